@@ -1,0 +1,3 @@
+from keyguard.cli import run
+
+run()

@@ -1,0 +1,45 @@
+"""Detection: pure functions from text to candidates. No files, git, clock or settings here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from keyguard.detect import decode
+from keyguard.detect.rule import Hit, Rule
+from keyguard.detect.rules import RULES
+from keyguard.model import Blob, Candidate
+
+__all__ = ["RULES", "Rule", "detect"]
+
+
+def detect(blob: Blob, rules: Sequence[Rule] = RULES) -> Iterator[Candidate]:
+    """Every secret in the blob, once per line, in reading order."""
+    hits = [(order, hit) for order, rule in enumerate(rules) for hit in rule.find(blob.text, blob.path)]
+    for variant in decode.variants(blob.text):
+        for order, rule in enumerate(rules):
+            hits.extend((order, _located(hit, variant, blob.text))
+                        for hit in rule.find(variant.text, blob.path) if variant.covers(hit.start))
+    yield from _candidates(blob.text, hits, rules)
+
+
+def _located(hit: Hit, variant: decode.Variant, text: str) -> Hit:
+    """Move a hit found in decoded text back to the encoded text it came from."""
+    verbatim = text.find(hit.secret, variant.origin, variant.origin_end)
+    start = verbatim if verbatim >= 0 else variant.origin
+    return Hit(start=start, secret=hit.secret, confidence=hit.confidence,
+               signals=(*hit.signals, variant.kind), label=hit.label)
+
+
+def _candidates(text: str, hits: list[tuple[int, Hit]], rules: Sequence[Rule]) -> Iterator[Candidate]:
+    best: dict[tuple[int, str], tuple[int, Hit]] = {}
+    for order, hit in hits:
+        key = (text.count("\n", 0, hit.start) + 1, hit.secret)
+        kept = best.get(key)
+        # One finding per secret and line: the most specific rule, then the surest grade.
+        if kept is None or (order, -hit.confidence) < (kept[0], -kept[1].confidence):
+            best[key] = (order, hit)
+    for (line, _), (order, hit) in sorted(best.items(), key=lambda item: item[1][1].start):
+        column = hit.start - text.rfind("\n", 0, hit.start)
+        yield Candidate(rule_id=rules[order].id, secret=hit.secret, line=line,
+                        column=column, confidence=hit.confidence,
+                        signals=hit.signals, label=hit.label)

@@ -1,0 +1,90 @@
+"""Encoded text worth a second look: base64 tokens and percent-encoded lines.
+
+Decoding is one level deep and bounded in size, so a crafted blob cannot make it expensive.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+# 32 hex characters encode to 44 base64 characters; shorter tokens cannot hold a key.
+_BASE64_TOKEN = re.compile(r"[A-Za-z0-9+/_-]{40,65536}={0,2}")
+_PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+MAX_DECODED_PER_BLOB = 4 << 20
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Variant:
+    """`text` is a line of the blob with an encoded part decoded; hits in `region` count."""
+
+    kind: str
+    origin: int  # offset in the blob where the encoded part starts
+    origin_end: int
+    text: str = field(repr=False)
+    region: tuple[int, int]
+
+    def covers(self, offset: int) -> bool:
+        return self.region[0] <= offset < self.region[1]
+
+
+def variants(text: str) -> Iterator[Variant]:
+    budget = MAX_DECODED_PER_BLOB
+    for variant in _chain(_base64_variants(text), _percent_variants(text)):
+        budget -= len(variant.text)
+        if budget < 0:
+            return
+        yield variant
+
+
+def _chain(*iterators: Iterator[Variant]) -> Iterator[Variant]:
+    for iterator in iterators:
+        yield from iterator
+
+
+def _base64_variants(text: str) -> Iterator[Variant]:
+    for match in _BASE64_TOKEN.finditer(text):
+        decoded = decode_base64(match.group())
+        if decoded is None:
+            continue
+        line_start, line_end = _line_bounds(text, match.start())
+        prefix = text[line_start : match.start()]
+        suffix = text[match.end() : line_end]
+        yield Variant(kind="base64", origin=match.start(), origin_end=match.end(),
+                      text=prefix + decoded + suffix,
+                      region=(len(prefix), len(prefix) + len(decoded)))
+
+
+def decode_base64(token: str) -> str | None:
+    """The token's text if it is base64 of printable UTF-8, else None."""
+    padded = token + "=" * (-len(token) % 4)
+    decoder = base64.urlsafe_b64decode if "-" in token or "_" in token else base64.b64decode
+    try:
+        decoded = decoder(padded).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    if not decoded or not all(c.isprintable() or c in "\t\r\n" for c in decoded):
+        return None
+    return decoded
+
+
+def _percent_variants(text: str) -> Iterator[Variant]:
+    seen_lines: set[int] = set()
+    for match in _PERCENT_ESCAPE.finditer(text):
+        line_start, line_end = _line_bounds(text, match.start())
+        if line_start in seen_lines:
+            continue
+        seen_lines.add(line_start)
+        decoded = urllib.parse.unquote(text[line_start:line_end])
+        yield Variant(kind="percent-encoded", origin=match.start(), origin_end=line_end,
+                      text=decoded, region=(0, len(decoded)))
+
+
+def _line_bounds(text: str, offset: int) -> tuple[int, int]:
+    start = text.rfind("\n", 0, offset) + 1
+    end = text.find("\n", offset)
+    return start, len(text) if end < 0 else end

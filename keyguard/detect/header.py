@@ -1,0 +1,127 @@
+"""Rule `x-api-key`: the literal value of an X-API-KEY header, however code writes one."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from keyguard.detect.rule import Hit
+from keyguard.detect.values import (
+    KNOWN_PUBLIC_KEYS,
+    looks_like_identifier,
+    looks_like_placeholder,
+    looks_like_secret,
+)
+from keyguard.model import Confidence
+
+NAME = re.compile(r"(?i)x[-_]api[-_]key")
+_NAME_CHAR = re.compile(r"[\w-]")
+_HEX32 = re.compile(r"[0-9a-fA-F]{32}")
+
+# A value: stops at whitespace, quotes, escapes, delimiters and template brackets.
+_VALUE = r"(?P<v>[^\s\"'`\\,;()\[\]{}<>]*)"
+
+# The name closed by a quote: map keys, setter arguments, index assignments.
+_AFTER_QUOTED_NAME = re.compile(
+    r"""(?x)
+    \\?["'`]                                   # the quote that closes the name
+    [ \t]*\]?[ \t]*                            # headers["X-API-KEY"] = ...
+    (?: (?::=|=>|->|[:=,]|to[ \t]) \s*         # separator, then maybe a line break
+      | [ \t]+ )                               # or only blanks (PowerShell, Lisp-likes)
+    (?:\[\]string)?[\[{]?[ \t]*                # Go: []string{"..."} and {"..."}
+    (?P<q>[bru]?\\?["'`])?
+    """
+    + _VALUE
+)
+# The name in running text: `X-API-KEY: value` (HTTP, curl -H, logs), nginx/Apache directives.
+_AFTER_RAW_NAME = re.compile(r"(?:[ \t]*[:=][ \t]*|[ \t]+)(?P<q>\\?[\"'])?" + _VALUE)
+# The name as the value of a record field: Postman `key`, HAR/extension `name`, OpenAPI `name`.
+_RECORD_NAME_BEFORE = re.compile(r"(?i)\b(?:name|key|header)\\?[\"']?\s*[:=]\s*\\?[\"']?$")
+_RECORD_FIELD = re.compile(r"(?i)\b(?:name|key|header)\\?[\"']?\s*[:=]")
+_RECORD_VALUE = re.compile(
+    r"(?i)\b(?:value|example|default)\\?[\"']?\s*[:=]\s*(?P<q>\\?[\"'])?" + _VALUE
+)
+# Swift puts the value first: request.setValue("...", forHTTPHeaderField: "X-API-KEY").
+_SWIFT_SETTER_BEFORE = re.compile(
+    r"setValue\(\s*(?P<q>\\?\")" + _VALUE + r"\\?\"\s*,\s*forHTTPHeaderField:\s*\\?\"$"
+)
+_RECORD_WINDOW = 400
+_CLOSING_QUOTES = ("\"", "'", "`", "\\")
+
+
+def find(text: str, path: str) -> Iterator[Hit]:
+    for match in NAME.finditer(text):
+        start, end = match.span()
+        if _is_name_char(text, start - 1) or _is_name_char(text, end):
+            continue  # HTTP_X_API_KEY, X-API-KEY-ID: other names
+        hit = _value_after(text, start, end)
+        if hit is not None:
+            yield hit
+
+
+def _is_name_char(text: str, index: int) -> bool:
+    return 0 <= index < len(text) and _NAME_CHAR.match(text, index) is not None
+
+
+def _value_after(text: str, start: int, end: int) -> Hit | None:
+    before = text[max(0, start - 200) : start]
+    if _RECORD_NAME_BEFORE.search(before):
+        return _record_value(text, start, end)
+    swift = _SWIFT_SETTER_BEFORE.search(before)
+    if swift:
+        return _judge(swift, start - len(before), quoted_name=True, form="header-setter")
+    quoted = _AFTER_QUOTED_NAME.match(text, end)
+    if quoted:
+        return _judge(quoted, 0, quoted_name=True, form="header-map")
+    raw = _AFTER_RAW_NAME.match(text, end)
+    if raw:
+        return _judge(raw, 0, quoted_name=False, form="header-line")
+    return None
+
+
+def _record_value(text: str, start: int, end: int) -> Hit | None:
+    """Name and value in separate fields of one record: the value after the name, else before."""
+    after = _cut_at_record_end(text[end : end + _RECORD_WINDOW])
+    value = _RECORD_VALUE.search(after)
+    if value:
+        return _judge(value, end, quoted_name=False, form="header-record")
+    before = text[max(0, start - _RECORD_WINDOW) : start]
+    before_start = start - len(before) + max(before.rfind(c) for c in "{}[]") + 1
+    values = list(_RECORD_VALUE.finditer(text, before_start, start))
+    if values:
+        return _judge(values[-1], 0, quoted_name=False, form="header-record")
+    return None
+
+
+def _cut_at_record_end(after: str) -> str:
+    """The rest of this record: up to the closing brace or the next record's name field."""
+    stops = [len(after)]
+    next_record = _RECORD_FIELD.search(after)
+    if next_record:
+        stops.append(next_record.start())
+    if "}" in after:
+        stops.append(after.index("}"))
+    return after[: min(stops)]
+
+
+def _judge(match: re.Match[str], offset: int, *, quoted_name: bool, form: str) -> Hit | None:
+    value, quote = match["v"], match["q"]
+    after = match.string[match.end("v") : match.end("v") + 1]
+    if not value or looks_like_placeholder(value):
+        return None
+    if quote and after not in _CLOSING_QUOTES:
+        return None  # a longer string ("Bearer …", "key-" + id): not a bare key
+    if quoted_name and not quote and (looks_like_identifier(value) or after in ("(", "[", ".")):
+        return None  # a variable or call: a reference, not a literal
+    start = offset + match.start("v")
+    if value in KNOWN_PUBLIC_KEYS:
+        label = KNOWN_PUBLIC_KEYS[value]
+        return Hit(start=start, secret=value, confidence=Confidence.LOW,
+                   signals=("header-name", form, label), label=label)
+    if _HEX32.fullmatch(value):
+        return Hit(start=start, secret=value, confidence=Confidence.HIGH,
+                   signals=("header-name", form, "hex32-value"))
+    if looks_like_secret(value):
+        return Hit(start=start, secret=value, confidence=Confidence.MEDIUM,
+                   signals=("header-name", form, "opaque-value"))
+    return None

@@ -1,0 +1,138 @@
+"""Rule `hex32-key`: a 32-hex literal, graded by the context it sits in."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterator
+
+from keyguard.detect.rule import Hit
+from keyguard.detect.values import KNOWN_PUBLIC_KEYS, is_repetitive
+from keyguard.model import Confidence
+
+# Runs of 32 or more; the length check in code gives hex boundaries without look-around.
+HEX_RUN = re.compile(r"[0-9A-Fa-f]{32,}")
+_DIGIT = re.compile(r"[0-9]")
+_LETTER = re.compile(r"[A-Fa-f]")
+
+_KEY_WORDS = re.compile(r"(?i)key|token|secret|auth(?:[^o]|$)|credential|imin|passw|pwd")
+_CHECKSUM_WORDS = re.compile(
+    r"(?i)md5|sha-?(?:1|224|256|384|512)|\bsha\b|digest|checksum|etag|integrity|hash"
+    r"|uuid|guid|crc32|fingerprint"
+)
+_ID_NAME = re.compile(r"(?:(?:\b|_)(?i:ids?)|[a-z](?:Id|ID)s?)\\?[\"']?\s*(?:[:=]|=>)\s*\\?[\"']?$")
+_ASSIGNMENT = re.compile(
+    r"""(?x)
+    (?: (?::=|=>|[:=]) \s*[\[{(]?\s* (?:[bru]?\\?["'`])?         # name = "…", name: …, key => '…'
+      | ^\s*(?:ENV|ARG|export|set|setenv|SetEnv)\s+[\w.]+[ \t]+["']?  # Dockerfile, shells, Apache
+      | <[\w.:-]+(?:\s[^<>]*)?>                                 # <apiKey>…</apiKey>
+    )$"""
+)
+_URL_KEY_PARAM = re.compile(
+    r"(?i)[?&;](?:api[-_]?key|apikey|key|token|access[-_]?token|auth|secret)=$"
+)
+# `value:` fields of name/value records: Kubernetes and Actions env lists, XML <add key=… value=…>.
+_RECORD_VALUE_FIELD = re.compile(r"(?i)\bvalue\\?[\"']?\s*[:=]\s*\\?[\"']?$")
+_RECORD_NAME = re.compile(r"(?i)\b(?:name|key)\\?[\"']?\s*[:=]\s*\\?[\"']?([\w.\-]+)")
+_FIELD_CUTS = ",;{("
+_LOCKFILES = frozenset({
+    "package-lock.json", "npm-shrinkwrap.json", "pnpm-lock.yaml", "go.sum", "shasums",
+    "sha256sums", "sha512sums", "md5sums", "sha1sums",
+})
+_CHECKSUM_SUFFIXES = (".lock", ".md5", ".sha1", ".sha256", ".sha512", ".sum")
+
+
+def find(text: str, path: str) -> Iterator[Hit]:
+    if is_checksum_file(path):
+        return
+    for match in HEX_RUN.finditer(text):
+        secret = match.group()
+        if len(secret) != 32 or not (_DIGIT.search(secret) and _LETTER.search(secret)):
+            continue
+        if is_repetitive(secret):
+            continue
+        hit = _grade(text, match.start(), secret)
+        if hit is not None:
+            yield hit
+
+
+def is_checksum_file(path: str) -> bool:
+    """Lockfiles and checksum lists: full of digests, never the place for a key."""
+    name = posixpath.basename(path.replace("\\", "/")).lower()
+    return name in _LOCKFILES or name.endswith(_CHECKSUM_SUFFIXES)
+
+
+def _grade(text: str, start: int, secret: str) -> Hit | None:
+    left = _left_context(text, start)
+    field = _field_context(left)
+    record_name = _record_name(text, start, field)
+    named = field + " " + record_name
+    if _CHECKSUM_WORDS.search(named):
+        return None
+    if secret in KNOWN_PUBLIC_KEYS:
+        label = KNOWN_PUBLIC_KEYS[secret]
+        return Hit(start=start, secret=secret, confidence=Confidence.LOW, signals=(label,),
+                   label=label)
+    signals = _context_signals(left, field, named)
+    if "id-name" in signals:
+        return Hit(start=start, secret=secret, confidence=Confidence.LOW, signals=signals)
+    signals = (signals or ("bare-literal",)) + _layout_signals(secret)
+    return Hit(start=start, secret=secret, confidence=_score(signals, secret), signals=signals)
+
+
+def _left_context(text: str, start: int) -> str:
+    """The line up to the key; the previous line too when this one holds only the literal."""
+    line_start = text.rfind("\n", 0, start) + 1
+    left = text[max(line_start, start - 200) : start]
+    if line_start > 0 and not any(c.isalnum() for c in left):
+        previous_start = text.rfind("\n", 0, line_start - 1) + 1
+        left = text[max(previous_start, line_start - 200) : line_start - 1] + " " + left
+    return left
+
+
+def _field_context(left: str) -> str:
+    """The field the key belongs to: `"a": "x", "apiKey": "` -> ` "apiKey": "`."""
+    cut = max(left.rfind(c) for c in _FIELD_CUTS)
+    field = left[cut + 1 :]
+    return field if any(c.isalnum() for c in field) else left
+
+
+def _record_name(text: str, start: int, field: str) -> str:
+    """For `value: <key>` in a name/value record, the record's name from the lines above."""
+    if not _RECORD_VALUE_FIELD.search(field):
+        return ""
+    above = text[max(0, start - 300) : start]
+    names = _RECORD_NAME.findall(above)
+    return names[-1] if names else ""
+
+
+def _context_signals(left: str, field: str, named: str) -> tuple[str, ...]:
+    signals: list[str] = []
+    if _URL_KEY_PARAM.search(left):
+        signals.append("url-key-parameter")
+    if _KEY_WORDS.search(named):
+        signals.append("key-like-name")
+    elif _KEY_WORDS.search(left):
+        signals.append("key-word-nearby")
+    if _ASSIGNMENT.search(field):
+        signals.append("assignment")
+    if _ID_NAME.search(field) and "key-like-name" not in signals:
+        signals.append("id-name")
+    return tuple(signals)
+
+
+_WEIGHTS = {"url-key-parameter": 3, "key-like-name": 2, "key-word-nearby": 1, "assignment": 1}
+
+
+def _score(signals: tuple[str, ...], secret: str) -> Confidence:
+    score = sum(_WEIGHTS.get(s, 0) for s in signals)
+    if score == 0:
+        return Confidence.LOW
+    score += "uuid4-layout" in signals
+    return Confidence.HIGH if score >= 3 else Confidence.MEDIUM
+
+
+def _layout_signals(secret: str) -> tuple[str, ...]:
+    """imin keys are version-4 UUIDs without dashes; a digest has that layout 1 time in 64."""
+    lowered = secret.lower()
+    return ("uuid4-layout",) if lowered[12] == "4" and lowered[16] in "89ab" else ()

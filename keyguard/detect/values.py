@@ -1,0 +1,62 @@
+"""Judging a candidate value: placeholder, reference, or something that looks like a secret."""
+
+from __future__ import annotations
+
+import re
+
+# Well-known public keys: labelled, never treated as live credentials.
+KNOWN_PUBLIC_KEYS = {
+    "6aa0fa074bec4a5cb0e8ed8fd36151ce": "documented-example",  # imin docs' example key
+    "7gsdzogPG2elvc9XAvx0qQday6W637js": "published-test-key",  # Events API dummy-data key
+}
+
+_PLACEHOLDER_WORDS = re.compile(
+    r"(?i)your|example|placeholder|changeme|change_me|redacted|dummy|sample|insert|replace"
+    r"|todo|fixme|xxxx|\*\*\*|\.\.\.|api[-_]?key|secret[-_]?key|key[-_]?here|token[-_]?here"
+)
+_TEMPLATE_MARKERS = ("{{", "}}", "${", "#{", "%(", "<%", "%>")
+_TEMPLATE_STARTS = ("$", "{", "<", "[", "%", "@", "&", "*")
+_SEQUENCES = (
+    "0123456789abcdef" * 4,
+    "abcdefghijklmnopqrstuvwxyz0123456789" * 3,
+    "1234567890" * 6,
+)
+_CONSTANT_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+_IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*")
+_HAS_DIGIT = re.compile(r"\d")
+_HAS_LETTER = re.compile(r"[A-Za-z]")
+
+
+def looks_like_placeholder(value: str) -> bool:
+    """A template, a reference, a made-up filler or a pattern nobody would use as a key."""
+    if value.startswith(_TEMPLATE_STARTS) or any(m in value for m in _TEMPLATE_MARKERS):
+        return True
+    if _PLACEHOLDER_WORDS.search(value) or _CONSTANT_NAME.fullmatch(value):
+        return True
+    return is_repetitive(value)
+
+
+def is_repetitive(value: str) -> bool:
+    """Runs of one character, short periods (`abab…`, `deadbeef…`) and counting sequences."""
+    lowered = value.lower()
+    if len(set(lowered)) <= 3:
+        return True
+    for period in range(1, min(16, len(lowered) // 2) + 1):
+        if lowered == (lowered[:period] * (len(lowered) // period + 1))[: len(lowered)]:
+            return True
+    return any(lowered in seq or lowered in seq[::-1] for seq in _SEQUENCES)
+
+
+def looks_like_identifier(value: str) -> bool:
+    """A variable or attribute path (`api_key`, `settings.key`): a reference, not a literal."""
+    if not _IDENTIFIER.fullmatch(value):
+        return False
+    return "_" in value or "." in value or not _HAS_DIGIT.search(value)
+
+
+def looks_like_secret(value: str) -> bool:
+    """Long enough and mixed enough to be a credential rather than a word."""
+    if len(value) < 8:
+        return False
+    mixed = bool(_HAS_DIGIT.search(value)) and bool(_HAS_LETTER.search(value))
+    return mixed or len(value) >= 20

@@ -1,0 +1,23 @@
+"""Typed errors, each carrying the exit code DESIGN.md gives it; cli.py maps them once."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class KeyguardError(Exception):
+    exit_code: ClassVar[int] = 2
+
+
+class UsageError(KeyguardError):
+    exit_code = 2
+
+
+class ConfigError(KeyguardError):
+    exit_code = 3
+
+
+class InputError(KeyguardError):
+    """Input could not be read: the scan would be incomplete."""
+
+    exit_code = 4

@@ -1,0 +1,102 @@
+"""The values that flow from sources through detection to reporters."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from dataclasses import dataclass, field
+
+
+class Confidence(enum.IntEnum):
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Confidence:
+        return cls[text.upper()]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Blob:
+    """Text to scan and the name to report it under."""
+
+    path: str
+    text: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Candidate:
+    """A secret the detector found in one blob, before policy (thresholds, allowlists)."""
+
+    rule_id: str
+    secret: str = field(repr=False)
+    line: int
+    column: int
+    confidence: Confidence
+    signals: tuple[str, ...] = ()
+    label: str | None = None  # e.g. "documented-example": a known, public key
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
+    rule_id: str
+    path: str
+    secret: str = field(repr=False)
+    line: int = field(compare=False)
+    column: int = field(compare=False)
+    confidence: Confidence = field(compare=False)
+    blocking: bool = field(compare=False)
+    signals: tuple[str, ...] = field(default=(), compare=False)
+    label: str | None = field(default=None, compare=False)
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable across edits: rule, path and secret, never the line."""
+        material = "\0".join((self.rule_id, self.path, self.secret)).encode()
+        return hashlib.sha256(material).hexdigest()[:16]
+
+    @property
+    def secret_sha256(self) -> str:
+        return "sha256:" + hashlib.sha256(self.secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Skipped:
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScanError:
+    path: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScanResult:
+    findings: tuple[Finding, ...]
+    scanned: int
+    skipped: tuple[Skipped, ...] = ()
+    errors: tuple[ScanError, ...] = ()
+    suppressed: int = 0  # allowlisted findings
+    seconds: float = 0.0
+
+    @property
+    def blocking(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.blocking)
+
+    @property
+    def complete(self) -> bool:
+        return not self.errors
+
+
+def redact(secret: str) -> str:
+    """`6aa0…51ce`: enough to recognise a key, never enough to use it."""
+    if len(secret) >= 16:
+        return f"{secret[:4]}…{secret[-4:]}"
+    return f"{secret[:1]}…"

@@ -1,0 +1,50 @@
+"""The JSON report: schema `docs/json-report.schema.json`, version in `schema_version`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from keyguard import __version__
+from keyguard.model import Finding, ScanResult
+from keyguard.reporters.options import ReportOptions, shown_secret
+from keyguard.terminal import neutralise
+
+SCHEMA_VERSION = 1
+
+
+def render(result: ScanResult, options: ReportOptions) -> str:
+    ordered = sorted(result.findings, key=lambda f: (f.path, f.line, f.column, f.rule_id))
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "keyguard", "version": __version__},
+        "complete": result.complete,
+        "summary": {
+            "files_scanned": result.scanned,
+            "files_skipped": len(result.skipped),
+            "findings": len(result.findings),
+            "blocking": len(result.blocking),
+            "allowlisted": result.suppressed,
+        },
+        "findings": [_finding(f, options) for f in ordered],
+        "skipped": [{"path": neutralise(s.path), "reason": s.reason} for s in result.skipped],
+        "errors": [{"path": neutralise(e.path), "message": e.message} for e in result.errors],
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def _finding(finding: Finding, options: ReportOptions) -> dict[str, Any]:
+    return {
+        "rule_id": finding.rule_id,
+        "confidence": finding.confidence.label,
+        "blocking": finding.blocking,
+        "path": neutralise(finding.path),
+        "line": finding.line,
+        "column": finding.column,
+        "secret": shown_secret(finding, options),
+        "secret_redacted": not options.show_secrets,
+        "secret_sha256": finding.secret_sha256,
+        "fingerprint": finding.fingerprint,
+        "label": finding.label,
+        "signals": list(finding.signals),
+    }

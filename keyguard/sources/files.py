@@ -1,0 +1,178 @@
+"""Files and directories: a .gitignore-aware walk that never follows a symlink it was not asked to."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import pathspec
+
+from keyguard.errors import UsageError
+from keyguard.model import Blob, ScanError, Skipped
+from keyguard.sources.text import decode_text
+from keyguard.worktree import repository_root
+
+Item = Blob | Skipped | ScanError
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WalkOptions:
+    max_file_size: int
+    follow_symlinks: bool = False
+    use_gitignore: bool = True
+
+
+def read_paths(paths: Sequence[str], options: WalkOptions) -> Iterator[Item]:
+    """Each named file, and every file under each named directory, as blobs or reasons not."""
+    for path in paths:
+        try:
+            os.lstat(path)
+        except FileNotFoundError:
+            raise UsageError(f"no such file or directory: {path!r}") from None
+    for path in paths:
+        yield from _read_named(os.path.normpath(path), options)
+
+
+def read_stream(stream: BinaryIO, name: str, max_size: int) -> Item:
+    data = stream.read(max_size + 1)
+    if len(data) > max_size:
+        return Skipped(path=name, reason=f"over the size cap ({max_size} bytes)")
+    text = decode_text(data)
+    return Skipped(path=name, reason="binary") if text is None else Blob(path=name, text=text)
+
+
+def _read_named(path: str, options: WalkOptions) -> Iterator[Item]:
+    """A path the user named: followed even if it is a symlink, scanned even if ignored."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as e:
+        yield ScanError(path=path, message=_describe(e))
+        return
+    if stat.S_ISDIR(mode):
+        root = repository_root(path) if options.use_gitignore else None
+        yield from _walk(path, options, _Ignores.for_directory(root, path))
+    else:
+        yield _read_file(path, options.max_file_size)
+
+
+def _walk(top: str, options: WalkOptions, ignores: _Ignores) -> Iterator[Item]:
+    stack = [(top, ignores)]
+    visited = {_identity(top)}
+    while stack:
+        directory, ignores = stack.pop()
+        try:
+            with os.scandir(directory) as scan:
+                entries = sorted(scan, key=lambda e: e.name, reverse=True)
+        except OSError as e:
+            yield ScanError(path=directory, message=_describe(e))
+            continue
+        ignores = ignores.entering(directory, [e.name for e in entries])
+        for entry in entries:
+            item = _visit(entry, options, ignores, visited, stack)
+            if item is not None:
+                yield item
+
+
+def _visit(entry: os.DirEntry[str], options: WalkOptions, ignores: _Ignores,
+           visited: set[tuple[int, int]], stack: list[tuple[str, _Ignores]]) -> Item | None:
+    path = os.path.normpath(entry.path)
+    try:
+        is_link = entry.is_symlink()
+        is_dir = entry.is_dir(follow_symlinks=options.follow_symlinks)
+    except OSError as e:
+        return ScanError(path=path, message=_describe(e))
+    if entry.name == ".git" or ignores.ignored(path, is_dir):
+        return None
+    if is_link and not options.follow_symlinks:
+        return Skipped(path=path, reason="symlink (use --follow-symlinks)")
+    if is_dir:
+        identity = _identity(path)
+        if identity in visited:
+            return Skipped(path=path, reason="symlink loop")
+        visited.add(identity)
+        stack.append((path, ignores))
+        return None
+    return _read_file(path, options.max_file_size)
+
+
+def _read_file(path: str, max_size: int) -> Item:
+    try:
+        with open(path, "rb", opener=_open_nonblocking) as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                return Skipped(path=path, reason="not a regular file")
+            if info.st_size > max_size:
+                return Skipped(path=path, reason=f"over the size cap ({max_size} bytes)")
+            data = handle.read(max_size + 1)
+    except OSError as e:
+        return ScanError(path=path, message=_describe(e))
+    text = decode_text(data)
+    return Skipped(path=path, reason="binary") if text is None else Blob(path=path, text=text)
+
+
+def _open_nonblocking(path: str, flags: int) -> int:
+    """A FIFO must not hang the scan: open without blocking, then check the file type."""
+    return os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
+
+
+def _identity(path: str) -> tuple[int, int]:
+    info = os.stat(path)
+    return info.st_dev, info.st_ino
+
+
+def _describe(error: OSError) -> str:
+    if error.errno == errno.ELOOP:
+        return "symlink loop (too many levels of symbolic links)"
+    return (error.strerror or str(error)).lower()
+
+
+class _Ignores:
+    """The .gitignore files that apply to a directory, deepest last."""
+
+    def __init__(self, root: str | None, specs: tuple[tuple[str, pathspec.GitIgnoreSpec], ...]):
+        self.root = root
+        self.specs = specs
+
+    @classmethod
+    def for_directory(cls, root: str | None, directory: str) -> _Ignores:
+        ignores = cls(root, ())
+        if root is None:
+            return ignores
+        ignores = ignores._with(root, os.path.join(root, ".git", "info", "exclude"))
+        # .gitignore files of the directories above the named one apply too; its own and those
+        # below are read as the walk enters them.
+        ancestors = []
+        current = os.path.abspath(directory)
+        while current != root:
+            current = os.path.dirname(current)
+            ancestors.append(current)
+        for base in reversed(ancestors):
+            ignores = ignores._with(base, os.path.join(base, ".gitignore"))
+        return ignores
+
+    def entering(self, directory: str, names: list[str]) -> _Ignores:
+        if self.root is None or ".gitignore" not in names:
+            return self
+        absolute = os.path.abspath(directory)
+        return self._with(absolute, os.path.join(absolute, ".gitignore"))
+
+    def _with(self, base: str, ignore_file: str) -> _Ignores:
+        try:
+            with open(ignore_file, encoding="utf-8", errors="replace") as handle:
+                spec = pathspec.GitIgnoreSpec.from_lines(handle.read().splitlines())
+        except OSError:
+            return self
+        return _Ignores(self.root, (*self.specs, (base, spec)))
+
+    def ignored(self, path: str, is_dir: bool) -> bool:
+        absolute = os.path.abspath(path)
+        for base, spec in reversed(self.specs):
+            relative = os.path.relpath(absolute, base).replace(os.sep, "/")
+            result = spec.check_file(relative + "/" if is_dir else relative)
+            if result.include is not None:
+                return bool(result.include)
+        return False

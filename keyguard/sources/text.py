@@ -1,0 +1,18 @@
+"""Bytes to text: binary detection and decoding, shared by every source."""
+
+from __future__ import annotations
+
+import codecs
+
+_SNIFF = 8192
+
+
+def decode_text(data: bytes) -> str | None:
+    """The text of `data`, or None when it is binary. UTF-16 needs its BOM; bad UTF-8 is replaced."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16", errors="replace")
+    if b"\0" in data[:_SNIFF]:
+        return None
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    return data.decode("utf-8", errors="replace")
