@@ -111,8 +111,9 @@ def scan(paths: tuple[str, ...], stdin_name: str, max_file_size: str | None,
     limit = _parse_size(max_file_size) if max_file_size else config.max_file_size
     walk = WalkOptions(max_file_size=limit, follow_symlinks=follow_symlinks,
                        use_gitignore=not no_ignore)
+    named = {os.path.normpath(p) for p in paths} | {stdin_name}
     items = _items(paths or (".",), stdin_name, walk)
-    return _scan_and_report(items, config, report)
+    return _scan_and_report(items, config, report, named)
 
 
 def _items(paths: tuple[str, ...], stdin_name: str,
@@ -125,7 +126,7 @@ def _items(paths: tuple[str, ...], stdin_name: str,
 
 
 def _scan_and_report(items: Iterator[Blob | Skipped | ScanError], config: Config,
-                     report: dict[str, Any]) -> int:
+                     report: dict[str, Any], named: set[str]) -> int:
     started = time.perf_counter()
     policy = Policy(config=config, report_at=Confidence.parse(report["min_confidence"]))
     result = scan_items(items, RULES, policy)
@@ -134,6 +135,9 @@ def _scan_and_report(items: Iterator[Blob | Skipped | ScanError], config: Config
                         seconds=time.perf_counter() - started)
     for error in result.errors:
         _error(f"cannot read {neutralise(error.path)}: {error.message}")
+    for skipped in result.skipped:
+        if skipped.path in named:  # the user asked for this file by name: say why it was not
+            _error(f"skipped {neutralise(skipped.path)}: {skipped.reason}")
     _emit(result, report)
     if not result.complete:
         return EXIT_INCOMPLETE

@@ -23,7 +23,7 @@ _CHECKSUM_WORDS = re.compile(
 _ID_NAME = re.compile(r"(?:(?:\b|_)(?i:ids?)|[a-z](?:Id|ID)s?)\\?[\"']?\s*(?:[:=]|=>)\s*\\?[\"']?$")
 _ASSIGNMENT = re.compile(
     r"""(?x)
-    (?: (?::=|=>|[:=]) \s*[\[{(]?\s* (?:[bru]?\\?["'`])?         # name = "…", name: …, key => '…'
+    (?: (?::=|=>|[:=]) \s*[{(]?\s* (?:[bru]?\\?["'`])?             # name = "…", name: …, key => '…'
       | ^\s*(?:ENV|ARG|export|set|setenv|SetEnv)\s+[\w.]+[ \t]+["']?  # Dockerfile, shells, Apache
       | <[\w.:-]+(?:\s[^<>]*)?>                                 # <apiKey>…</apiKey>
     )$"""

@@ -34,7 +34,7 @@ X_API_KEY = Rule(
         f'{{"key": "x-api-key", "value": "{_K}", "type": "text"}}',
         f'proxy_set_header X-API-KEY "{_K}";',
         f'"    r = httpx.get(u, headers={{\\"X-API-KEY\\": \\"{_K}\\"}})\\n",',
-        'X-API-KEY: sk_live_9aZ81kQpLmT3vX7w',
+        'X-API-KEY: sk_live_9aZ81kQpLmT3vX7w',  # keyguard:allow (a made-up vendor key)
     ),
     counterexamples=(
         "X-API-KEY: ${IMIN_API_KEY}",

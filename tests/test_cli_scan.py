@@ -1,0 +1,237 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Run, fake_key
+
+Keyguard = Callable[..., Run]
+ISSUE_KEY = "3f0c9e1d2b7a48c6" + "a5e4d3c2b1a09f8e"
+
+
+def keyguard_process(*args: str, stdin: bytes = b"", cwd: Path | None = None,
+                     obey_permissions: bool = False) -> subprocess.CompletedProcess[bytes]:
+    command = [sys.executable, "-m", "keyguard", *args]
+    if obey_permissions and os.geteuid() == 0:
+        # root reads everything; without these capabilities file modes apply as to a user
+        command = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", *command]
+    return subprocess.run(command, input=stdin, capture_output=True, cwd=cwd, timeout=60)
+
+
+def assert_one_clean_line(err: str) -> None:
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "\x1b" not in err
+
+
+def test_stdin_key_blocks_redacted_and_shows_with_flag() -> None:
+    piped = keyguard_process("scan", "-", stdin=f"X-API-KEY: {ISSUE_KEY}\n".encode())
+    assert piped.returncode == 1
+    assert ISSUE_KEY.encode() not in piped.stdout + piped.stderr
+    assert b"3f0c\xe2\x80\xa69f8e" in piped.stdout and b"x-api-key" in piped.stdout
+    shown = keyguard_process("scan", "-", "--show-secrets", stdin=f"X-API-KEY: {ISSUE_KEY}\n".encode())
+    assert shown.returncode == 1 and ISSUE_KEY.encode() in shown.stdout
+
+
+def test_stdin_name_is_reported(keyguard: Keyguard) -> None:
+    done = keyguard_process("scan", "-", "--stdin-name", "app/config.env",
+                            stdin=f"IMIN_API_KEY={ISSUE_KEY}\n".encode())
+    assert b"app/config.env:1:14" in done.stdout
+
+
+def test_clean_directory_exits_zero(keyguard: Keyguard, tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text('headers = {"X-API-KEY": os.environ["IMIN_API_KEY"]}\n')
+    run = keyguard("scan", tmp_path)
+    assert run.code == 0 and "no blocking findings; 1 file scanned" in run.out
+
+
+def test_text_report_groups_by_file_with_a_fix(keyguard: Keyguard, tmp_path: Path, key: str) -> None:
+    (tmp_path / "a.env").write_text(f"IMIN_API_KEY={key}\nOTHER_TOKEN={fake_key('2')}\n")
+    (tmp_path / "b.sh").write_text(f"curl -H 'X-API-KEY: {key}' https://x\n")
+    run = keyguard("scan", tmp_path, "--explain")
+    assert run.code == 1
+    a, b = str(tmp_path / "a.env"), str(tmp_path / "b.sh")
+    assert f"{a}:1:14  hex32-key (high)  {key[:4]}…{key[-4:]}" in run.out
+    assert run.out.index(f"{a}:2:") < run.out.index(b)
+    assert "environment variable" in run.out and "signals: key-like-name" in run.out
+    assert "3 blocking findings (3 high) in 2 files; 2 files scanned" in run.out
+    assert key not in run.out
+
+
+def test_min_confidence_low_shows_non_blocking_findings(keyguard: Keyguard, tmp_path: Path,
+                                                        key: str) -> None:
+    (tmp_path / "ids.txt").write_text(f"see {key} for details\n")
+    assert keyguard("scan", tmp_path).code == 0
+    run = keyguard("scan", tmp_path, "--min-confidence", "low")
+    assert run.code == 0 and "hex32-key (low)" in run.out and "not blocking" in run.out
+
+
+def test_json_report_validates_and_is_redacted(keyguard: Keyguard, tmp_path: Path, key: str) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    (tmp_path / "a.env").write_text(f"IMIN_API_KEY={key}\n")
+    run = keyguard("scan", tmp_path, "--format", "json")
+    schema = json.loads((Path(__file__).parents[1] / "docs/json-report.schema.json").read_text())
+    document = json.loads(run.out)
+    jsonschema.validate(document, schema)
+    [finding] = document["findings"]
+    assert finding["secret"] == f"{key[:4]}…{key[-4:]}" and key not in run.out
+    assert finding["blocking"] and document["summary"]["blocking"] == 1
+
+
+def test_fingerprint_ignores_line_numbers(keyguard: Keyguard, tmp_path: Path, key: str) -> None:
+    target = tmp_path / "a.env"
+    target.write_text(f"IMIN_API_KEY={key}\n")
+    before = json.loads(keyguard("scan", target, "--format", "json").out)["findings"][0]
+    target.write_text("# moved\n" * 50 + f"IMIN_API_KEY={key}\n")
+    after = json.loads(keyguard("scan", target, "--format", "json").out)["findings"][0]
+    assert after["line"] == 51 and after["fingerprint"] == before["fingerprint"]
+
+
+def test_output_file_is_written_whole(keyguard: Keyguard, tmp_path: Path, key: str) -> None:
+    (tmp_path / "a.env").write_text(f"IMIN_API_KEY={key}\n")
+    report = tmp_path / "out" / "report.json"
+    report.parent.mkdir()
+    run = keyguard("scan", tmp_path / "a.env", "--format", "json", "--output", report)
+    assert run.code == 1 and run.out == ""
+    assert json.loads(report.read_text())["summary"]["findings"] == 1
+    assert os.stat(report).st_mode & 0o077 == 0
+    assert [p.name for p in report.parent.iterdir()] == ["report.json"]
+
+
+def test_gitignored_files_are_skipped_in_a_work_tree(keyguard: Keyguard, tmp_path: Path,
+                                                     key: str) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".gitignore").write_text("build/\n*.log\n!keep.log\n")
+    (tmp_path / "build").mkdir()
+    (tmp_path / "build" / "out.env").write_text(f"IMIN_API_KEY={key}\n")
+    (tmp_path / "debug.log").write_text(f"X-API-KEY: {key}\n")
+    (tmp_path / "keep.log").write_text(f"X-API-KEY: {key}\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / ".gitignore").write_text("secret.env\n")
+    (tmp_path / "sub" / "secret.env").write_text(f"IMIN_API_KEY={key}\n")
+    run = keyguard("scan", tmp_path)
+    assert run.code == 1
+    assert "keep.log" in run.out
+    assert "out.env" not in run.out and "debug.log" not in run.out and "secret.env" not in run.out
+    assert keyguard("scan", tmp_path / "sub").out.count("secret.env") == 0
+    assert "debug.log" in keyguard("scan", tmp_path / "debug.log").out  # named: scanned
+    assert "secret.env" in keyguard("scan", tmp_path, "--no-ignore").out
+
+
+def test_utf16_with_bom_is_decoded(keyguard: Keyguard, tmp_path: Path, key: str) -> None:
+    (tmp_path / "win.ps1").write_bytes(f"$h = @{{ 'X-API-KEY' = '{key}' }}\r\n".encode("utf-16"))
+    run = keyguard("scan", tmp_path)
+    assert run.code == 1 and "win.ps1:1:" in run.out
+
+
+def test_invalid_utf8_is_replaced_not_fatal(keyguard: Keyguard, tmp_path: Path, key: str) -> None:
+    (tmp_path / "mixed.txt").write_bytes(b"caf\xe9 \xff\n" + f"IMIN_API_KEY={key}\n".encode())
+    assert keyguard("scan", tmp_path).code == 1
+
+
+# Bad input: the documented exit code and one clean line, never a traceback.
+
+def test_missing_path_is_a_usage_error(keyguard: Keyguard, tmp_path: Path) -> None:
+    run = keyguard("scan", tmp_path / "nope")
+    assert run.code == 2 and "no such file or directory" in run.err
+    assert_one_clean_line(run.err)
+
+
+def test_unreadable_directory_is_an_incomplete_scan(tmp_path: Path, key: str) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (tmp_path / "ok.env").write_text(f"IMIN_API_KEY={key}\n")
+    (locked / "hidden.env").write_text("nothing\n")
+    locked.chmod(0)
+    try:
+        done = keyguard_process("scan", ".", cwd=tmp_path, obey_permissions=True)
+    finally:
+        locked.chmod(0o755)
+    assert done.returncode == 4, done.stderr
+    err = done.stderr.decode()
+    assert "cannot read locked: permission denied" in err
+    assert_one_clean_line(err)
+    assert b"scan incomplete" in done.stdout and b"ok.env" in done.stdout  # the rest still scanned
+
+
+def test_binary_file_is_skipped_with_a_message(keyguard: Keyguard, tmp_path: Path, key: str) -> None:
+    target = tmp_path / "blob.bin"
+    target.write_bytes(b"\x00\x01\x02" + f"IMIN_API_KEY={key}".encode())
+    run = keyguard("scan", target)
+    assert run.code == 0 and "skipped" in run.err and "binary" in run.err
+    assert_one_clean_line(run.err)
+
+
+def test_file_over_the_size_cap_is_skipped(keyguard: Keyguard, tmp_path: Path, key: str) -> None:
+    big = tmp_path / "big.txt"
+    with big.open("wb") as handle:
+        handle.write(f"IMIN_API_KEY={key}\n".encode())
+        for _ in range(50):
+            handle.write(b"an ordinary line of text\n" * ((1 << 20) // 25))
+    run = keyguard("scan", big)
+    assert run.code == 0 and "over the size cap" in run.err
+    assert_one_clean_line(run.err)
+    assert keyguard("scan", big, "--max-file-size", "60M").code == 1
+    walked = keyguard("scan", tmp_path, "--verbose")
+    assert "1 skipped" in walked.out and "big.txt: over the size cap" in walked.out
+
+
+def test_bad_size_is_a_usage_error(keyguard: Keyguard, tmp_path: Path) -> None:
+    run = keyguard("scan", tmp_path, "--max-file-size", "lots")
+    assert run.code == 2 and "--max-file-size" in run.err
+    assert_one_clean_line(run.err)
+
+
+def test_symlink_loops(keyguard: Keyguard, tmp_path: Path, key: str) -> None:
+    (tmp_path / "a.env").write_text(f"IMIN_API_KEY={key}\n")
+    (tmp_path / "loop1").symlink_to(tmp_path / "loop2")
+    (tmp_path / "loop2").symlink_to(tmp_path / "loop1")
+    (tmp_path / "up").symlink_to(tmp_path)
+    walked = keyguard("scan", tmp_path, "--verbose")
+    assert walked.code == 1 and "symlink" in walked.out and walked.err == ""
+    followed = keyguard("scan", tmp_path, "--follow-symlinks", "--verbose")
+    assert followed.code == 4 and "up: symlink loop" in followed.out and "loop1" in followed.err
+    named = keyguard("scan", tmp_path / "loop1")
+    assert named.code == 4 and "symlink loop" in named.err
+    assert_one_clean_line(named.err)
+
+
+@pytest.mark.parametrize("name", ["evil\nname.env", "evil\x1b[31mred\x1b[0m.env", "bell\x07.env"])
+def test_hostile_file_names_are_neutralised(keyguard: Keyguard, tmp_path: Path, key: str,
+                                            name: str) -> None:
+    (tmp_path / name).write_text(f"IMIN_API_KEY={key}\n")
+    for output_format in ("text", "json"):
+        run = keyguard("scan", tmp_path, "--format", output_format)
+        assert run.code == 1
+        assert "\x1b" not in run.out and "\x07" not in run.out
+        assert "evil\nname" not in run.out
+    assert "\\x1b[31m" in keyguard("scan", tmp_path).out or "\\x" in keyguard("scan", tmp_path).out
+
+
+def test_fifo_does_not_hang(keyguard: Keyguard, tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe")
+    run = keyguard("scan", tmp_path, "--verbose")
+    assert run.code == 0 and "pipe: not a regular file" in run.out
+
+
+def test_help_and_version(keyguard: Keyguard) -> None:
+    assert keyguard("--version").out.startswith("keyguard, version ")
+    for command in ("scan", "rules"):
+        run = keyguard(command, "--help")
+        assert run.code == 0 and "Usage: keyguard" in run.out
+
+
+def test_unknown_option_is_a_usage_error(keyguard: Keyguard) -> None:
+    run = keyguard("scan", "--frobnicate")
+    assert run.code == 2 and "--frobnicate" in run.err
+
+
+def test_rules_lists_both_rules(keyguard: Keyguard) -> None:
+    run = keyguard("rules")
+    assert run.code == 0 and "x-api-key:" in run.out and "hex32-key:" in run.out

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import base64
+import urllib.parse
+
+import pytest
+
+from keyguard.detect import detect
+from keyguard.model import Blob, Candidate, Confidence
+from tests.conftest import fake_key
+
+KEY = fake_key("detect")
+EXAMPLE_KEY = "6aa0fa074bec4a5cb0e8ed8fd36151ce"
+TEST_KEY = "7gsdzogPG2elvc9XAvx0qQday6W637js"
+
+
+def found(text: str, path: str = "file.txt") -> list[Candidate]:
+    return list(detect(Blob(path=path, text=text)))
+
+
+def grades(text: str, path: str = "file.txt") -> list[tuple[str, str]]:
+    return [(c.rule_id, c.confidence.label) for c in found(text, path)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"IMIN_API_KEY={KEY}", [("hex32-key", "high")]),
+        (f"settings = {{'session_token': '{KEY}'}}", [("hex32-key", "high")]),
+        (f"FOO={KEY}", [("hex32-key", "medium")]),
+        (f"values = ['{KEY}']", [("hex32-key", "low")]),
+        (f'"request_id": "{KEY}"', [("hex32-key", "low")]),
+        (f'"requestId": "{KEY}"', [("hex32-key", "low")]),
+        (f"api_key_md5 = '{KEY}'", []),
+        (f"X-API-KEY: {KEY}", [("x-api-key", "high")]),
+    ],
+)
+def test_confidence_follows_context(text: str, expected: list[tuple[str, str]]) -> None:
+    assert grades(text) == expected
+
+
+def test_hex_boundaries() -> None:
+    assert grades(f"token={KEY}0") == []
+    assert grades(f"token=0{KEY}") == []
+    assert grades(f"token=g{KEY}g") == [("hex32-key", "high")]
+
+
+def test_documented_keys_are_labelled_low() -> None:
+    for text in (f"X-API-KEY: {EXAMPLE_KEY}", f"api_key = '{EXAMPLE_KEY}'", f"X-API-KEY: {TEST_KEY}"):
+        [candidate] = found(text)
+        assert candidate.confidence is Confidence.LOW
+        assert candidate.label in ("documented-example", "published-test-key")
+
+
+def test_lockfiles_and_checksum_lists_are_not_scanned_for_hex_keys() -> None:
+    for path in ("package-lock.json", "app/yarn.lock", "go.sum", "SHA256SUMS", "dist/app.md5"):
+        assert found(f'"key": "{KEY}"', path) == []
+
+
+def test_line_and_column() -> None:
+    text = f"line one\n\n  curl -H 'X-API-KEY: {KEY}' https://x\n"
+    [candidate] = found(text)
+    assert (candidate.line, candidate.column) == (3, 23)
+    assert candidate.secret == KEY
+
+
+def test_one_finding_per_secret_and_line() -> None:
+    assert grades(f'{{"X-API-KEY": "{KEY}", "api_key": "{KEY}"}}') == [("x-api-key", "high")]
+
+
+def test_base64_is_reported_at_the_encoded_token() -> None:
+    encoded = base64.b64encode(KEY.encode()).decode()
+    [candidate] = found(f"data:\n  IMIN_API_KEY: {encoded}\n")
+    assert (candidate.rule_id, candidate.line, candidate.column) == ("hex32-key", 2, 17)
+    assert "base64" in candidate.signals and candidate.secret == KEY
+
+
+def test_percent_encoded_url() -> None:
+    url = urllib.parse.quote(f"https://api.example.org/v1?api_key={KEY}", safe="")
+    [candidate] = found(f"redirect={url}")
+    assert candidate.confidence is Confidence.HIGH and "percent-encoded" in candidate.signals
+
+
+def test_header_record_split_over_lines() -> None:
+    text = f'{{\n  "name": "X-API-KEY",\n  "value": "{KEY}"\n}}'
+    [candidate] = found(text)
+    assert (candidate.rule_id, candidate.line, candidate.confidence) == ("x-api-key", 3, Confidence.HIGH)
+
+
+def test_header_record_takes_its_own_value_not_a_neighbours() -> None:
+    other = fake_key("other")
+    text = (f'[{{"name": "Accept", "value": "{other}"}}, {{"name": "X-API-KEY", "value": "$KEY"}}]')
+    assert [c.rule_id for c in found(text)] == ["hex32-key"]  # the neighbour's bare value only
+
+
+def test_other_vendor_values_are_medium() -> None:
+    assert grades("X-API-KEY: AKxq81mZ0pLq7TvR2sYw") == [("x-api-key", "medium")]  # keyguard:allow
+    assert grades("X-API-KEY: short1") == []
+
+
+def test_deterministic() -> None:
+    text = f"IMIN_API_KEY={KEY}\nX-API-KEY: {fake_key('b')}\n" * 3
+    assert found(text) == found(text)
