@@ -57,7 +57,7 @@ class Finding:
     @property
     def fingerprint(self) -> str:
         """Stable across edits: rule, path and secret, never the line."""
-        material = "\0".join((self.rule_id, self.path, self.secret)).encode()
+        material = f"{self.rule_id}\0{self.path}\0{self.secret}".encode()
         return hashlib.sha256(material).hexdigest()[:16]
 
     @property

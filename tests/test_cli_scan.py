@@ -21,7 +21,7 @@ def keyguard_process(*args: str, stdin: bytes = b"", cwd: Path | None = None,
     if obey_permissions and os.geteuid() == 0:
         # root reads everything; without these capabilities file modes apply as to a user
         command = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", *command]
-    return subprocess.run(command, input=stdin, capture_output=True, cwd=cwd, timeout=60)
+    return subprocess.run(command, check=False, input=stdin, capture_output=True, cwd=cwd, timeout=60)
 
 
 def assert_one_clean_line(err: str) -> None:

@@ -77,7 +77,7 @@ HEX32_KEY = Rule(
         f"https://api.example.org/v1/items?api_key={_K}&page=2",
         f"https%3A%2F%2Fapi.example.org%2Fv1%3Fapi_key%3D{_K}",
         # base64 of _K, split for the same reason
-        "  IMIN_API_KEY: M2YwYzllMWQy" "YjdhNDhjNmE1ZTRkM2MyYjFhMDlmOGU=",
+        ("  IMIN_API_KEY: M2YwYzllMWQy" "YjdhNDhjNmE1ZTRkM2MyYjFhMDlmOGU="),
         f"DEFAULT_VALUE = '{_K2}'",
     ),
     counterexamples=(

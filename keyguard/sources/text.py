@@ -13,6 +13,4 @@ def decode_text(data: bytes) -> str | None:
         return data.decode("utf-16", errors="replace")
     if b"\0" in data[:_SNIFF]:
         return None
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8) :]
-    return data.decode("utf-8", errors="replace")
+    return data.removeprefix(codecs.BOM_UTF8).decode("utf-8", errors="replace")
