@@ -42,7 +42,8 @@ def test_confidence_follows_context(text: str, expected: list[tuple[str, str]]) 
 def test_hex_boundaries() -> None:
     assert grades(f"token={KEY}0") == []
     assert grades(f"token=0{KEY}") == []
-    assert grades(f"token=g{KEY}g") == [("hex32-key", "high")]
+    assert grades(f"token: '{KEY}'") == [("hex32-key", "high")]
+    assert grades(f"zz{KEY}zz") == [("hex32-key", "low")]  # non-hex neighbours are boundaries
 
 
 def test_documented_keys_are_labelled_low() -> None:

@@ -14,7 +14,8 @@ from keyguard.detect.values import (
 )
 from keyguard.model import Confidence
 
-NAME = re.compile(r"(?i)x[-_]api[-_]key")
+# Also as servers and test clients spell it: nginx $http_x_api_key, Django HTTP_X_API_KEY.
+NAME = re.compile(r"(?i)(?:\$?http_)?x[-_]api[-_]key")
 _NAME_CHAR = re.compile(r"[\w-]")
 _HEX32 = re.compile(r"[0-9a-fA-F]{32}")
 
@@ -25,25 +26,33 @@ _VALUE = r"(?P<v>[^\s\"'`\\,;()\[\]{}<>]*)"
 _AFTER_QUOTED_NAME = re.compile(
     r"""(?x)
     \\?["'`]                                   # the quote that closes the name
-    [ \t]*\]?[ \t]*                            # headers["X-API-KEY"] = ...
-    (?: (?::=|=>|->|[:=,]|to[ \t]) \s*         # separator, then maybe a line break
+    [ \t]*[\])]?[ \t]*                         # headers["X-API-KEY"] = …, .get("X-API-KEY") != …
+    (?: (?:!==?|===?|:=|=>|->|[:=,]|to[ \t]) \s*   # separator, then maybe a line break
       | [ \t]+ )                               # or only blanks (PowerShell, Lisp-likes)
-    (?:\[\]string)?[\[{]?[ \t]*                # Go: []string{"..."} and {"..."}
-    (?P<q>[bru]?\\?["'`])?
+    (?:\[\]string)?[\[{(]?\s*                   # Go []string{"…"}, {"…"}, ("…" on the next line)
+    (?:[\w:.]{1,40}\(\s*)?                      # HeaderValue::from_static("…") and similar
+    (?P<q>[bru@$]?\\?["'`])?                   # C# @"…", Python b"…"
     """
     + _VALUE
 )
 # The name in running text: `X-API-KEY: value` (HTTP, curl -H, logs), nginx/Apache directives.
-_AFTER_RAW_NAME = re.compile(r"(?:[ \t]*[:=][ \t]*|[ \t]+)(?P<q>\\?[\"'])?" + _VALUE)
-# The name as the value of a record field: Postman `key`, HAR/extension `name`, OpenAPI `name`.
-_RECORD_NAME_BEFORE = re.compile(r"(?i)\b(?:name|key|header)\\?[\"']?\s*[:=]\s*\\?[\"']?$")
+_AFTER_RAW_NAME = re.compile(r"(?:[ \t]*(?:!==?|===?|[:=])[ \t]*|[ \t]+)(?P<q>\\?[\"'])?" + _VALUE)
+# The name as the value of a record field: Postman `key`, HAR/extension `name`, OpenAPI `name`
+# (not `--header=`, a curl or wget option).
+_RECORD_NAME_BEFORE = re.compile(
+    r"(?i)(?:^|[^\w-])(?:name|key|header)\\?[\"']?\s*[:=]\s*\\?[\"']?$")
+# Postman's collection-level API-key auth: {"key": "value", "value": "<key>"} beside
+# {"key": "key", "value": "X-API-KEY"}.
+_NAME_AS_VALUE_BEFORE = re.compile(r"(?i)\bvalue\\?[\"']\s*:\s*\\?[\"']$")
+_POSTMAN_APIKEY_VALUE = re.compile(
+    r"\"key\"\s*:\s*\"value\"\s*,\s*\"value\"\s*:\s*(?P<q>\")" + _VALUE)
 _RECORD_FIELD = re.compile(r"(?i)\b(?:name|key|header)\\?[\"']?\s*[:=]")
 _RECORD_VALUE = re.compile(
     r"(?i)\b(?:value|example|default)\\?[\"']?\s*[:=]\s*(?P<q>\\?[\"'])?" + _VALUE
 )
 # Swift puts the value first: request.setValue("...", forHTTPHeaderField: "X-API-KEY").
 _SWIFT_SETTER_BEFORE = re.compile(
-    r"setValue\(\s*(?P<q>\\?\")" + _VALUE + r"\\?\"\s*,\s*forHTTPHeaderField:\s*\\?\"$"
+    r"(?:set|add)Value\(\s*(?P<q>\\?\")" + _VALUE + r"\\?\"\s*,\s*forHTTPHeaderField:\s*\\?\"$"
 )
 _RECORD_WINDOW = 400
 _CLOSING_QUOTES = ("\"", "'", "`", "\\")
@@ -67,6 +76,8 @@ def _value_after(text: str, start: int, end: int) -> Hit | None:
     before = text[max(0, start - 200) : start]
     if _RECORD_NAME_BEFORE.search(before):
         return _record_value(text, start, end)
+    if _NAME_AS_VALUE_BEFORE.search(before):
+        return _postman_apikey_value(text, start)
     swift = _SWIFT_SETTER_BEFORE.search(before)
     if swift:
         return _judge(swift, start - len(before), quoted_name=True, form="header-setter")
@@ -91,6 +102,12 @@ def _record_value(text: str, start: int, end: int) -> Hit | None:
     if values:
         return _judge(values[-1], 0, quoted_name=False, form="header-record")
     return None
+
+
+def _postman_apikey_value(text: str, start: int) -> Hit | None:
+    window_start = max(0, start - _RECORD_WINDOW)
+    match = _POSTMAN_APIKEY_VALUE.search(text, window_start, start + _RECORD_WINDOW)
+    return _judge(match, 0, quoted_name=False, form="header-record") if match else None
 
 
 def _cut_at_record_end(after: str) -> str:

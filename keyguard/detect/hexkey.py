@@ -20,19 +20,25 @@ _CHECKSUM_WORDS = re.compile(
     r"(?i)md5|sha-?(?:1|224|256|384|512)|\bsha\b|digest|checksum|etag|integrity|hash"
     r"|uuid|guid|crc32|fingerprint"
 )
-_ID_NAME = re.compile(r"(?:(?:\b|_)(?i:ids?)|[a-z](?:Id|ID)s?)\\?[\"']?\s*(?:[:=]|=>)\s*\\?[\"']?$")
-_ASSIGNMENT = re.compile(
-    r"""(?x)
-    (?: (?::=|=>|[:=]) \s*[{(]?\s* (?:[bru]?\\?["'`])?             # name = "…", name: …, key => '…'
-      | ^\s*(?:ENV|ARG|export|set|setenv|SetEnv)\s+[\w.]+[ \t]+["']?  # Dockerfile, shells, Apache
-      | <[\w.:-]+(?:\s[^<>]*)?>                                 # <apiKey>…</apiKey>
-    )$"""
-)
+_ID_NAME = re.compile(r"(?:^|[_\-.])(?i:ids?)$|[a-z](?:Id|ID)s?$|^(?i:ids?)$")
 _URL_KEY_PARAM = re.compile(
     r"(?i)[?&;](?:api[-_]?key|apikey|key|token|access[-_]?token|auth|secret)=$"
 )
-# `value:` fields of name/value records: Kubernetes and Actions env lists, XML <add key=… value=…>.
-_RECORD_VALUE_FIELD = re.compile(r"(?i)\bvalue\\?[\"']?\s*[:=]\s*\\?[\"']?$")
+# How a value opens after its name: quotes (maybe escaped, prefixed) and an ETag's W/.
+_OPENING = r"(?:[bru@$]?\\?[\"'`]|W/)*"
+# The name a literal is given, read backwards from the literal; each pattern ends at it.
+_NAMED = tuple(re.compile(pattern + _OPENING + "$") for pattern in (
+    r"<(?P<name>[\w.:-]+)(?:\s[^<>]*)?>",  # <apiKey>…
+    r"(?:ENV|ARG|export|set|setenv|SetEnv)\s+(?P<name>[\w.]+)(?:[ \t]+|=)",  # Dockerfile, shells
+    # os.getenv("NAME", "<default>"), ENV.fetch(…), System.getProperty(…)
+    r"(?:getenv|get|fetch|getProperty|GetEnvironmentVariable)\(\s*\\?[\"'](?P<name>[\w.\-]+)\\?[\"']\s*,\s*",
+    r"(?P<name>[A-Za-z_][\w.\-]*)\s*(?:\|\||\?\?|\bor\b)\s*",  # process.env.NAME || "<default>"
+    # name = …, name: …, "name" => …, name := …, ${NAME:-…}, const name: &str = …, a == …
+    r"(?P<name>[A-Za-z_$@][\w.\-$]*)\\?[\"'\]]?\s*(?::\s*[&\w<>\[\]' ]+?\s*)?"
+    r"(?:!==?|===?|:=|:-|=>|[:=])\s*[{(]?\s*",
+))
+# Records whose name and value are separate fields: the value field, then the record's name.
+_RECORD_VALUE_NAMES = frozenset({"value", "default", "example"})
 _RECORD_NAME = re.compile(r"(?i)\b(?:name|key)\\?[\"']?\s*[:=]\s*\\?[\"']?([\w.\-]+)")
 _FIELD_CUTS = ",;{("
 _LOCKFILES = frozenset({
@@ -65,19 +71,20 @@ def is_checksum_file(path: str) -> bool:
 def _grade(text: str, start: int, secret: str) -> Hit | None:
     left = _left_context(text, start)
     field = _field_context(left)
-    record_name = _record_name(text, start, field)
-    named = field + " " + record_name
-    if _CHECKSUM_WORDS.search(named):
+    name = _assigned_name(field)
+    if name is not None and name.lower() in _RECORD_VALUE_NAMES:
+        name = _record_name(text, start) or name
+    if _CHECKSUM_WORDS.search(name or field):
         return None
     if secret in KNOWN_PUBLIC_KEYS:
         label = KNOWN_PUBLIC_KEYS[secret]
         return Hit(start=start, secret=secret, confidence=Confidence.LOW, signals=(label,),
                    label=label)
-    signals = _context_signals(left, field, named)
+    signals = _context_signals(left, field, name)
     if "id-name" in signals:
         return Hit(start=start, secret=secret, confidence=Confidence.LOW, signals=signals)
     signals = (signals or ("bare-literal",)) + _layout_signals(secret)
-    return Hit(start=start, secret=secret, confidence=_score(signals, secret), signals=signals)
+    return Hit(start=start, secret=secret, confidence=_score(signals), signals=signals)
 
 
 def _left_context(text: str, start: int) -> str:
@@ -97,34 +104,39 @@ def _field_context(left: str) -> str:
     return field if any(c.isalnum() for c in field) else left
 
 
-def _record_name(text: str, start: int, field: str) -> str:
-    """For `value: <key>` in a name/value record, the record's name from the lines above."""
-    if not _RECORD_VALUE_FIELD.search(field):
-        return ""
-    above = text[max(0, start - 300) : start]
-    names = _RECORD_NAME.findall(above)
-    return names[-1] if names else ""
+def _assigned_name(field: str) -> str | None:
+    for pattern in _NAMED:
+        match = pattern.search(field)
+        if match:
+            return match["name"]
+    return None
 
 
-def _context_signals(left: str, field: str, named: str) -> tuple[str, ...]:
+def _record_name(text: str, start: int) -> str | None:
+    """For `value: <key>` in a name/value record, the record's name from just above."""
+    names = _RECORD_NAME.findall(text, max(0, start - 300), start)
+    return names[-1] if names else None
+
+
+def _context_signals(left: str, field: str, name: str | None) -> tuple[str, ...]:
     signals: list[str] = []
     if _URL_KEY_PARAM.search(left):
         signals.append("url-key-parameter")
-    if _KEY_WORDS.search(named):
+    if name is not None and _KEY_WORDS.search(name):
         signals.append("key-like-name")
-    elif _KEY_WORDS.search(left):
+    elif name is None and _KEY_WORDS.search(field):
         signals.append("key-word-nearby")
-    if _ASSIGNMENT.search(field):
+    if name is not None:
         signals.append("assignment")
-    if _ID_NAME.search(field) and "key-like-name" not in signals:
-        signals.append("id-name")
+        if "key-like-name" not in signals and _ID_NAME.search(name):
+            signals.append("id-name")
     return tuple(signals)
 
 
 _WEIGHTS = {"url-key-parameter": 3, "key-like-name": 2, "key-word-nearby": 1, "assignment": 1}
 
 
-def _score(signals: tuple[str, ...], secret: str) -> Confidence:
+def _score(signals: tuple[str, ...]) -> Confidence:
     score = sum(_WEIGHTS.get(s, 0) for s in signals)
     if score == 0:
         return Confidence.LOW

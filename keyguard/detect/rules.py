@@ -33,6 +33,11 @@ X_API_KEY = Rule(
         f'$headers = @{{ "X-API-KEY" = "{_K}" }}',
         f'{{"key": "x-api-key", "value": "{_K}", "type": "text"}}',
         f'proxy_set_header X-API-KEY "{_K}";',
+        f'if ($http_x_api_key != "{_K}") {{ return 401; }}',
+        f'self.client.get("/orders", HTTP_X_API_KEY="{_K}")',
+        f'request.Headers.Add("x-api-key", @"{_K}");',
+        f'headers.insert("x-api-key", HeaderValue::from_static("{_K}"));',
+        f'if request.headers.get("X-API-KEY") != "{_K}":',
         f'"    r = httpx.get(u, headers={{\\"X-API-KEY\\": \\"{_K}\\"}})\\n",',
         'X-API-KEY: sk_live_9aZ81kQpLmT3vX7w',  # keyguard:allow (a made-up vendor key)
     ),
@@ -49,7 +54,7 @@ X_API_KEY = Rule(
         "X-API-KEY: 0123456789abcdef0123456789abcdef",
         'raise ValueError("the X-API-KEY header is missing")',
         "Send your key in the X-API-KEY header of every request.",
-        f"HTTP_X_API_KEY = '{_K}'",
+        f"X-API-KEY-VERSION: {_K}",
     ),
 )
 
