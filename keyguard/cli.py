@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import re
@@ -14,14 +15,16 @@ from typing import Any
 
 import click
 
-from keyguard import __version__
+from keyguard import __version__, git
 from keyguard.config import Config, find_config, load_config
 from keyguard.detect import RULES
 from keyguard.errors import KeyguardError, UsageError
+from keyguard.history import scan_history
 from keyguard.model import Blob, Confidence, ScanError, ScanResult, Skipped
 from keyguard.reporters import FORMATS, ReportOptions
 from keyguard.scan import Policy, scan_items
 from keyguard.sources.files import WalkOptions, read_paths, read_stream
+from keyguard.sources.staged import read_staged
 from keyguard.terminal import neutralise
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 4, 5, 130
@@ -52,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _error("interrupted")
         return EXIT_INTERRUPTED
-    except Exception:  # noqa: BLE001 - the one place that turns a crash into exit code 5
+    except Exception:  # the one place that turns a crash into exit code 5
         traceback.print_exc()
         _error(f"internal error in keyguard {__version__}; the scan did not finish. "
                "Please report it with the traceback above.")
@@ -126,13 +129,16 @@ def _items(paths: tuple[str, ...], stdin_name: str,
 
 
 def _scan_and_report(items: Iterator[Blob | Skipped | ScanError], config: Config,
-                     report: dict[str, Any], named: set[str]) -> int:
+                     report: dict[str, Any], named: set[str], base: str = ".") -> int:
     started = time.perf_counter()
-    policy = Policy(config=config, report_at=Confidence.parse(report["min_confidence"]))
+    policy = Policy(config=config, report_at=Confidence.parse(report["min_confidence"]),
+                    base=base)
     result = scan_items(items, RULES, policy)
-    result = ScanResult(findings=result.findings, scanned=result.scanned, skipped=result.skipped,
-                        errors=result.errors, suppressed=result.suppressed,
-                        seconds=time.perf_counter() - started)
+    return _finish(dataclasses.replace(result, seconds=time.perf_counter() - started), report, named)
+
+
+def _finish(result: ScanResult, report: dict[str, Any], named: set[str]) -> int:
+    """Report the result and choose the exit code: incomplete (4) over findings (1)."""
     for error in result.errors:
         _error(f"cannot read {neutralise(error.path)}: {error.message}")
     for skipped in result.skipped:
@@ -190,6 +196,54 @@ def _parse_size(text: str) -> int:
         raise UsageError(f"--max-file-size: not a size: {text!r} (examples: 500k, 10M, 1048576)")
     unit = (match[2] or "").lower()[:1]
     return int(match[1]) * _UNITS[unit]
+
+
+@cli.command()
+@click.argument("paths", nargs=-1)
+@report_options
+def staged(paths: tuple[str, ...], **report: Any) -> int:
+    """Scan what the next commit will record (the index): the pre-commit hook.
+
+    Only keys on lines this commit adds or changes block; PATHS limit the scan to those paths.
+    """
+    config = _load_config(report["config_path"])
+    root = git.toplevel()
+    code = _scan_and_report(read_staged(paths, config.max_file_size), config, report, set(), root)
+    if code == EXIT_FINDINGS:
+        _error("commit blocked. Remove the key (see fix above), or skip this check once with "
+               "`git commit --no-verify` (pre-commit: SKIP=keyguard git commit).")
+    return code
+
+
+@cli.command()
+@click.argument("revisions", nargs=-1)
+@click.option("--since", metavar="DATE", help="Only commits more recent than DATE (git's formats).")
+@click.option("--until", metavar="DATE", help="Only commits older than DATE.")
+@click.option("--max-file-size", metavar="SIZE", help="Skip file versions larger than this (default 10M).")
+@report_options
+def history(revisions: tuple[str, ...], since: str | None, until: str | None,
+            max_file_size: str | None, **report: Any) -> int:
+    """Scan commits: all refs by default, or REVISIONS such as origin/main..HEAD.
+
+    Each file version is scanned once; each finding names the commit that first brought the
+    secret to that path. Commit messages and annotated tag messages are scanned too.
+    """
+    for revision in revisions:
+        if revision.startswith("-"):
+            raise UsageError(f"not a revision: {revision!r} (options go before revisions)")
+    filters = [f"--since={since}"] * bool(since) + [f"--until={until}"] * bool(until)
+    return _history_and_report(list(revisions), filters, max_file_size, report)
+
+
+def _history_and_report(revisions: list[str], filters: list[str], max_file_size: str | None,
+                        report: dict[str, Any]) -> int:
+    config = _load_config(report["config_path"])
+    limit = _parse_size(max_file_size) if max_file_size else config.max_file_size
+    root = git.toplevel()
+    policy = Policy(config=config, report_at=Confidence.parse(report["min_confidence"]), base=root)
+    started = time.perf_counter()
+    result = scan_history(revisions, filters, RULES, policy, limit, cwd=root)
+    return _finish(dataclasses.replace(result, seconds=time.perf_counter() - started), report, set())
 
 
 @cli.command()

@@ -44,6 +44,7 @@ class Config:
     block_at: Confidence = Confidence.MEDIUM
 
     def allows_path(self, path: str) -> bool:
+        """Whether an [[allow]] entry covers `path` (absolute, or relative to the cwd)."""
         relative = os.path.relpath(os.path.abspath(path), self.root).replace(os.sep, "/")
         if relative.startswith("../"):
             return False

@@ -21,3 +21,9 @@ class InputError(KeyguardError):
     """Input could not be read: the scan would be incomplete."""
 
     exit_code = 4
+
+
+class GitError(KeyguardError):
+    """A git command failed: the scan is incomplete. The message carries git's own words."""
+
+    exit_code = 4

@@ -27,6 +27,7 @@ class Blob:
 
     path: str
     text: str = field(repr=False)
+    only_lines: frozenset[int] | None = None  # a staged change: only these lines can block
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,6 +44,17 @@ class Candidate:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Origin:
+    """The commit (or tag) that first brought a secret to a path."""
+
+    commit: str
+    author: str
+    email: str
+    date: str  # ISO 8601, as git prints it
+    kind: str = "commit"  # or "tag"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Finding:
     rule_id: str
     path: str
@@ -53,6 +65,7 @@ class Finding:
     blocking: bool = field(compare=False)
     signals: tuple[str, ...] = field(default=(), compare=False)
     label: str | None = field(default=None, compare=False)
+    origin: Origin | None = field(default=None, compare=False)
 
     @property
     def fingerprint(self) -> str:
@@ -85,6 +98,7 @@ class ScanResult:
     errors: tuple[ScanError, ...] = ()
     suppressed: int = 0  # allowlisted findings
     seconds: float = 0.0
+    unit: str = "file"  # what `scanned` counts: files, or file versions (blobs) in history
 
     @property
     def blocking(self) -> tuple[Finding, ...]:

@@ -47,4 +47,11 @@ def _finding(finding: Finding, options: ReportOptions) -> dict[str, Any]:
         "fingerprint": finding.fingerprint,
         "label": finding.label,
         "signals": list(finding.signals),
+        "origin": None if finding.origin is None else {
+            "kind": finding.origin.kind,
+            "commit": finding.origin.commit,
+            "author": finding.origin.author,
+            "email": finding.origin.email,
+            "date": finding.origin.date,
+        },
     }

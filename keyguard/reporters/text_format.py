@@ -7,7 +7,7 @@ from itertools import groupby
 
 import click
 
-from keyguard.model import Confidence, Finding, ScanResult
+from keyguard.model import Confidence, Finding, Origin, ScanResult
 from keyguard.reporters.options import ReportOptions, shown_secret
 from keyguard.terminal import neutralise
 
@@ -39,10 +39,18 @@ def _finding_lines(finding: Finding, options: ReportOptions) -> list[str]:
         where = click.style(where, bold=True)
         grade = click.style(grade, fg=_COLORS[finding.confidence])
     secret = neutralise(shown_secret(finding, options))
-    lines = [f"{where}  {finding.rule_id} ({grade})  {secret}", f"    fix: {_fix(finding)}"]
+    lines = [f"{where}  {finding.rule_id} ({grade})  {secret}"]
+    if finding.origin is not None:
+        lines.append(f"    introduced in {neutralise(_origin(finding.origin))}")
+    lines.append(f"    fix: {_fix(finding)}")
     if options.explain:
         lines.append(f"    signals: {', '.join(finding.signals)}")
     return lines
+
+
+def _origin(origin: Origin) -> str:
+    name = origin.commit if origin.kind == "tag" else origin.commit[:12]
+    return f"{origin.kind} {name} by {origin.author} <{origin.email}> on {origin.date}"
 
 
 def _fix(finding: Finding) -> str:
@@ -60,7 +68,7 @@ def summary(result: ScanResult) -> str:
         head = f"{_count(len(blocking), 'blocking finding')} ({detail}) in {_count(files, 'file')}"
     else:
         head = "no blocking findings"
-    parts = [head, f"{_count(result.scanned, 'file')} scanned"]
+    parts = [head, f"{_count(result.scanned, result.unit)} scanned"]
     if result.skipped:
         parts.append(f"{len(result.skipped)} skipped (--verbose lists them)")
     if result.suppressed:

@@ -1,0 +1,89 @@
+"""Every git call goes through here: plumbing, NUL-separated output, nothing git would run.
+
+Repository config cannot make keyguard run code: fsmonitor is off, external diff and textconv
+drivers are disabled on every diff, and nothing here runs hooks.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Sequence
+from types import TracebackType
+
+from keyguard.errors import GitError
+
+_SAFE = ("-c", "core.fsmonitor=false", "-c", "core.quotePath=false", "--literal-pathspecs")
+NULL_SHA_CHARS = frozenset("0")
+
+
+def run(args: Sequence[str], *, cwd: str | None = None, input: bytes | None = None) -> bytes:
+    """Run git and return its stdout; a failure raises GitError with git's message."""
+    command = ["git", *_SAFE, *args]
+    try:
+        done = subprocess.run(command, cwd=cwd, input=input, capture_output=True, check=False)
+    except FileNotFoundError as e:
+        raise GitError("git is not installed or not on PATH") from e
+    if done.returncode != 0:
+        raise GitError(f"git {args[0]} failed: {_message(done.stderr)}")
+    return done.stdout
+
+
+def _message(stderr: bytes) -> str:
+    """git's own reason, on one line: its fatal/error line if it printed one."""
+    lines = stderr.decode("utf-8", "replace").strip().splitlines() or ["no message"]
+    reasons = [line for line in lines if line.startswith(("fatal:", "error:"))]
+    return (reasons or lines)[-1]
+
+
+def is_null_sha(sha: str) -> bool:
+    return set(sha) <= NULL_SHA_CHARS
+
+
+def toplevel(cwd: str | None = None) -> str:
+    return run(["rev-parse", "--show-toplevel"], cwd=cwd).decode().rstrip("\n")
+
+
+def empty_tree(cwd: str | None = None) -> str:
+    return run(["hash-object", "-t", "tree", os.devnull], cwd=cwd).decode().strip()
+
+
+class ObjectReader:
+    """One long-lived `git cat-file --batch` process serving many objects."""
+
+    def __init__(self, cwd: str | None = None) -> None:
+        try:
+            self._process = subprocess.Popen(
+                ["git", *_SAFE, "cat-file", "--batch"], cwd=cwd, stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=1 << 20)
+        except FileNotFoundError as e:
+            raise GitError("git is not installed or not on PATH") from e
+
+    def __enter__(self) -> ObjectReader:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.close()
+
+    def read(self, sha: str) -> tuple[str, bytes]:
+        """The object's type and content; a missing object raises GitError."""
+        stdin, stdout = self._process.stdin, self._process.stdout
+        assert stdin is not None and stdout is not None
+        try:
+            stdin.write(sha.encode() + b"\n")
+            stdin.flush()
+        except BrokenPipeError as e:
+            raise GitError("git cat-file stopped unexpectedly") from e
+        header = stdout.readline().split()
+        if len(header) != 3:
+            raise GitError(f"object {sha} is missing or unreadable (corrupt repository?)")
+        content = stdout.read(int(header[2]) + 1)[:-1]
+        return header[1].decode(), content
+
+    def close(self) -> None:
+        if self._process.stdin:
+            self._process.stdin.close()
+        if self._process.stdout:
+            self._process.stdout.close()
+        self._process.wait()

@@ -1,0 +1,103 @@
+"""History scans: each distinct blob read and scanned once, findings attributed to the first
+commit that brought the secret to that path."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import groupby
+
+from keyguard import git
+from keyguard.detect import Rule
+from keyguard.detect.hexkey import is_checksum_file
+from keyguard.model import Blob, Finding, ScanResult, Skipped
+from keyguard.scan import Policy, candidates_in, findings_at
+from keyguard.sources.history import (
+    Appearance,
+    annotated_tags,
+    commit_messages,
+    plan_history,
+)
+from keyguard.sources.text import decode_text
+
+COMMIT_MESSAGE = "(commit message)"
+TAG_MESSAGE = "(tag message)"
+
+Key = tuple[str, str, str]  # rule, path, secret
+
+
+@dataclass(slots=True)
+class _Collector:
+    """The earliest finding per rule, path and secret."""
+
+    best: dict[Key, tuple[int, Finding]] = field(default_factory=dict)
+    suppressed: set[Key] = field(default_factory=set)
+    skipped: list[Skipped] = field(default_factory=list)
+    scanned: int = 0
+
+    def add(self, order: int, findings: list[Finding]) -> None:
+        for finding in findings:
+            key = (finding.rule_id, finding.path, finding.secret)
+            if key not in self.best or order < self.best[key][0]:
+                self.best[key] = (order, finding)
+
+
+def scan_history(revisions: Sequence[str], filters: Sequence[str], rules: Sequence[Rule],
+                 policy: Policy, max_size: int, cwd: str | None = None) -> ScanResult:
+    plan = plan_history(revisions, filters, cwd)
+    found = _Collector()
+    with git.ObjectReader(cwd) as objects:
+        for sha, appearances in plan.blobs.items():
+            text = _blob_text(objects, sha, appearances[0].path, max_size, found)
+            if text is not None:
+                _scan_blob(text, appearances, rules, policy, found)
+        earlier = _earlier_secrets(objects, plan.earlier, rules, policy, max_size)
+        for commit, message in commit_messages(revisions, filters, cwd):
+            order, origin = plan.commits[commit]
+            _scan_blob(message, [Appearance(COMMIT_MESSAGE, order, origin)], rules, policy, found)
+        if not revisions:
+            for origin, message in annotated_tags(objects, cwd):
+                appearance = Appearance(f"{TAG_MESSAGE} {origin.commit}", len(plan.commits), origin)
+                _scan_blob(message, [appearance], rules, policy, found)
+    findings = tuple(f for key, (_, f) in found.best.items() if key not in earlier)
+    return ScanResult(findings=findings, scanned=found.scanned, skipped=tuple(found.skipped),
+                      suppressed=len(found.suppressed - set(found.best)), unit="file version")
+
+
+def _blob_text(objects: git.ObjectReader, sha: str, path: str, max_size: int,
+               found: _Collector) -> str | None:
+    _, data = objects.read(sha)
+    if len(data) > max_size:
+        found.skipped.append(Skipped(path=f"{path} ({sha[:12]})",
+                                     reason=f"over the size cap ({max_size} bytes)"))
+        return None
+    return decode_text(data)
+
+
+def _scan_blob(text: str, appearances: list[Appearance], rules: Sequence[Rule], policy: Policy,
+               found: _Collector) -> None:
+    """Detect once per kind of path (lockfiles are judged differently), then place findings."""
+    found.scanned += 1
+    by_kind = sorted(appearances, key=lambda a: is_checksum_file(a.path))
+    for _, group in groupby(by_kind, key=lambda a: is_checksum_file(a.path)):
+        places = list(group)
+        candidates = candidates_in(Blob(path=places[0].path, text=text), rules, policy)
+        for place in places:
+            kept, _ = findings_at(place.path, text, candidates, policy, place.origin)
+            found.add(place.order, kept)
+            found.suppressed.update((c.rule_id, place.path, c.secret) for c in candidates)
+
+
+def _earlier_secrets(objects: git.ObjectReader, earlier: dict[str, set[str]], rules: Sequence[Rule],
+                     policy: Policy, max_size: int) -> set[Key]:
+    """Secrets already in the versions a range starts from: committed before, not new here."""
+    keys: set[Key] = set()
+    for sha, paths in earlier.items():
+        _, data = objects.read(sha)
+        text = decode_text(data) if len(data) <= max_size else None
+        if text is None:
+            continue
+        for path in paths:
+            keys.update((c.rule_id, path, c.secret)
+                        for c in candidates_in(Blob(path=path, text=text), rules, policy))
+    return keys

@@ -1,0 +1,126 @@
+"""Commits: which file versions (blobs) each commit brought to which path, and messages.
+
+One `git log --raw` pass lists, oldest first, every blob each commit adds or changes; merges
+are compared with their first parent, so a conflict resolution's own content is seen. No
+patches are produced: each distinct blob is later read once through `git cat-file --batch`.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from keyguard import git
+from keyguard.model import Origin
+
+_GITLINK = b"160000"
+_COMMIT_MARK = b"\x01"
+
+
+@dataclass(frozen=True, slots=True)
+class Appearance:
+    path: str
+    order: int  # position of the commit, oldest first: smaller is earlier
+    origin: Origin
+
+
+@dataclass(slots=True)
+class HistoryPlan:
+    """What to read: each blob with the places it first appeared, in commit order."""
+
+    blobs: dict[str, list[Appearance]] = field(default_factory=dict)
+    # Blobs that commits in range changed but that came from before the range (`A..B`,
+    # --since): their secrets were committed earlier and are not this range's to report.
+    earlier: dict[str, set[str]] = field(default_factory=dict)
+    commits: dict[str, tuple[int, Origin]] = field(default_factory=dict)
+
+
+def log_arguments(revisions: Sequence[str], filters: Sequence[str]) -> list[str]:
+    """Options first, then revisions that can never be read as options; all refs by default."""
+    return [*filters, *([] if revisions else ["--all"]), "--end-of-options", *revisions, "--"]
+
+
+def plan_history(revisions: Sequence[str], filters: Sequence[str], cwd: str | None = None) -> HistoryPlan:
+    log = git.run(["log", "--reverse", "--topo-order", "--root", "--no-renames", "--raw", "-z",
+                   "--no-abbrev", "--diff-merges=first-parent",
+                   "--format=%x01%H%x00%an%x00%ae%x00%aI", *log_arguments(revisions, filters)], cwd=cwd)
+    plan = HistoryPlan()
+    seen: set[tuple[str, str]] = set()
+    changed_from: list[tuple[str, str]] = []
+    order, origin = 0, None
+    tokens = log.split(b"\0")
+    index = 0
+    while index < len(tokens):
+        token = tokens[index].lstrip(b"\n")
+        if token.startswith(_COMMIT_MARK):
+            name, email, date = (t.decode("utf-8", "replace") for t in tokens[index + 1 : index + 4])
+            origin = Origin(commit=token[1:].decode(), author=name, email=email, date=date)
+            order = len(plan.commits)
+            plan.commits[origin.commit] = (order, origin)
+            index += 4
+        elif token.startswith(b":") and origin is not None:
+            path = tokens[index + 1].decode("utf-8", "surrogateescape")
+            _record(plan, seen, changed_from, token.split(), path, order, origin)
+            index += 2
+        else:
+            index += 1
+    for sha, path in changed_from:
+        if sha not in plan.blobs:
+            plan.earlier.setdefault(sha, set()).add(path)
+    return plan
+
+
+def _record(plan: HistoryPlan, seen: set[tuple[str, str]], changed_from: list[tuple[str, str]],
+            meta: list[bytes], path: str, order: int, origin: Origin) -> None:
+    """`:<old mode> <new mode> <old sha> <new sha> <status>`: keep each blob's first places."""
+    old_sha, new_sha, status = meta[2].decode(), meta[3].decode(), meta[4][:1]
+    if status in b"MT" and meta[0] != b":" + _GITLINK:
+        changed_from.append((old_sha, path))
+    if status not in b"AMT" or meta[1] == _GITLINK or (new_sha, path) in seen:
+        return
+    seen.add((new_sha, path))
+    plan.blobs.setdefault(new_sha, []).append(Appearance(path, order, origin))
+
+
+def commit_messages(revisions: Sequence[str], filters: Sequence[str],
+                    cwd: str | None = None) -> Iterator[tuple[str, str]]:
+    """(commit, message) for each commit in range; messages cannot hold NUL."""
+    log = git.run(["log", "--format=%H%n%B", "-z", *log_arguments(revisions, filters)], cwd=cwd)
+    for record in log.split(b"\0"):
+        sha, _, message = record.lstrip(b"\n").partition(b"\n")
+        if sha:
+            yield sha.decode(), message.decode("utf-8", "replace")
+
+
+def annotated_tags(objects: git.ObjectReader, cwd: str | None = None) -> Iterator[tuple[Origin, str]]:
+    """Each annotated tag with its tagger and message."""
+    refs = git.run(["for-each-ref", "refs/tags", "--format=%(objecttype) %(objectname) %(refname)"],
+                   cwd=cwd)
+    for line in refs.decode("utf-8", "surrogateescape").splitlines():
+        kind, sha, name = line.split(" ", 2)
+        if kind == "tag":
+            _, content = objects.read(sha)
+            yield _tag_origin(name, content), _tag_message(content)
+
+
+def _tag_origin(name: str, content: bytes) -> Origin:
+    header = content.split(b"\n\n", 1)[0].decode("utf-8", "replace")
+    tagger = next((line[7:] for line in header.splitlines() if line.startswith("tagger ")), "")
+    who, _, when = tagger.rpartition(">")
+    author, _, email = who.partition("<")
+    return Origin(commit=name, author=author.strip(), email=email, date=_iso(when.split()),
+                  kind="tag")
+
+
+def _tag_message(content: bytes) -> str:
+    return content.partition(b"\n\n")[2].decode("utf-8", "replace")
+
+
+def _iso(stamp: list[str]) -> str:
+    if not stamp:
+        return ""
+    seconds, offset = int(stamp[0]), stamp[1] if len(stamp) > 1 else "+0000"
+    sign = -1 if offset.startswith("-") else 1
+    zone = datetime.timezone(sign * datetime.timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5])))
+    return datetime.datetime.fromtimestamp(seconds, zone).isoformat()

@@ -1,0 +1,104 @@
+"""The index: what the next commit will record, read through git (never the working tree).
+
+Git hands hooks a temporary index through GIT_INDEX_FILE under `git commit -a` and
+`git commit <path>`; every git call here inherits it, so the scan sees exactly that index.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+
+from keyguard import git
+from keyguard.errors import GitError
+from keyguard.model import Blob, ScanError, Skipped
+from keyguard.sources.text import decode_text
+
+_GITLINK = "160000"
+_HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+_DIFF_OPTIONS = ["--no-color", "--no-ext-diff", "--no-textconv", "--no-relative",
+                 "--src-prefix=a/", "--dst-prefix=b/", "-M"]
+
+
+def read_staged(paths: Sequence[str], max_size: int, cwd: str | None = None) -> Iterator[
+        Blob | Skipped | ScanError]:
+    """Each added or changed file of the index, with the lines this commit adds or changes."""
+    base = _base(cwd)
+    pathspec = ["--", *paths] if paths else []
+    raw = git.run(["diff-index", "--cached", "-z", "--raw", "--no-abbrev", *_DIFF_OPTIONS, base,
+               *pathspec], cwd=cwd)
+    added = added_lines(git.run(["diff-index", "--cached", "-p", "-U0", *_DIFF_OPTIONS, base,
+                             *pathspec], cwd=cwd))
+    with git.ObjectReader(cwd) as objects:
+        for path, sha in staged_blobs(raw):
+            _, data = objects.read(sha)
+            if len(data) > max_size:
+                yield Skipped(path=path, reason=f"over the size cap ({max_size} bytes)")
+                continue
+            text = decode_text(data)
+            if text is None:
+                yield Skipped(path=path, reason="binary")
+            else:
+                yield Blob(path=path, text=text, only_lines=frozenset(added.get(path, ())))
+
+
+def _base(cwd: str | None) -> str:
+    """HEAD, or the empty tree in a repository without commits yet."""
+    try:
+        return git.run(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], cwd=cwd).decode().strip()
+    except GitError:
+        return git.empty_tree(cwd)
+
+
+def staged_blobs(raw: bytes) -> Iterator[tuple[str, str]]:
+    """(path, new blob) for each added, modified, renamed, copied or retyped file.
+
+    `git diff --raw -z`: `:<old mode> <new mode> <old sha> <new sha> <status>` NUL path NUL,
+    with a second path for renames and copies.
+    """
+    tokens = raw.split(b"\0")
+    index = 0
+    while index < len(tokens) - 1:
+        meta = tokens[index].decode().lstrip(":").split()
+        paths = 2 if meta[4][0] in "RC" else 1
+        path = tokens[index + paths].decode("utf-8", "surrogateescape")
+        index += 1 + paths
+        if meta[4][0] in "AMRCT" and meta[1] != _GITLINK:
+            yield path, meta[3]
+
+
+def added_lines(patch: bytes) -> dict[str, set[int]]:
+    """New-side line numbers of every hunk in a `-U0` patch, by path."""
+    result: dict[str, set[int]] = {}
+    current: set[int] | None = None
+    for line in patch.split(b"\n"):
+        if line.startswith(b"+++ "):
+            target = line[4:]
+            current = None if target == b"/dev/null" else result.setdefault(_unquote(target)[2:], set())
+        elif current is not None and (hunk := _HUNK.match(line)):
+            start, count = int(hunk[1]), int(hunk[2] or b"1")
+            current.update(range(start, start + count))
+    return result
+
+
+_ESCAPES = {b"n": b"\n", b"t": b"\t", b'"': b'"', b"\\": b"\\", b"a": b"\a", b"b": b"\b",
+            b"f": b"\f", b"r": b"\r", b"v": b"\v"}
+
+
+def _unquote(name: bytes) -> str:
+    """git C-quotes names holding `"`, `\\` or control characters: `"b/evil\\nname"`."""
+    if not name.startswith(b'"'):
+        return name.decode("utf-8", "surrogateescape")
+    body, out, index = name[1:-1], bytearray(), 0
+    while index < len(body):
+        char = body[index : index + 1]
+        if char != b"\\":
+            out += char
+            index += 1
+        elif body[index + 1 : index + 2].isdigit():
+            out.append(int(body[index + 1 : index + 4], 8))
+            index += 4
+        else:
+            out += _ESCAPES.get(body[index + 1 : index + 2], body[index + 1 : index + 2])
+            index += 2
+    return bytes(out).decode("utf-8", "surrogateescape")
