@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from keyguard import __version__, git
+from keyguard import install as hook_files
 from keyguard.config import Config, find_config, load_config
 from keyguard.detect import RULES
 from keyguard.errors import KeyguardError, UsageError
@@ -23,7 +24,9 @@ from keyguard.history import scan_history
 from keyguard.model import Blob, Confidence, ScanError, ScanResult, Skipped
 from keyguard.reporters import FORMATS, ReportOptions
 from keyguard.scan import Policy, scan_items
+from keyguard.sources.ci import detect_range, range_revisions
 from keyguard.sources.files import WalkOptions, read_paths, read_stream
+from keyguard.sources.push import RefUpdate, parse_pre_push, push_revisions
 from keyguard.sources.staged import read_staged
 from keyguard.terminal import neutralise
 
@@ -244,6 +247,61 @@ def _history_and_report(revisions: list[str], filters: list[str], max_file_size:
     started = time.perf_counter()
     result = scan_history(revisions, filters, RULES, policy, limit, cwd=root)
     return _finish(dataclasses.replace(result, seconds=time.perf_counter() - started), report, set())
+
+
+@cli.command("pre-push")
+@click.argument("remote", required=False)
+@click.argument("url", required=False)
+@report_options
+def pre_push(remote: str | None, url: str | None, **report: Any) -> int:
+    """Scan every commit a push would send: the pre-push hook.
+
+    Reads git's pre-push input on stdin, or pre-commit's PRE_COMMIT_FROM_REF and
+    PRE_COMMIT_TO_REF. A new branch sends the commits no remote-tracking ref has.
+    """
+    to_ref = os.environ.get("PRE_COMMIT_TO_REF")
+    if to_ref:
+        from_ref = os.environ.get("PRE_COMMIT_FROM_REF") or None
+        updates = [RefUpdate(to_ref, None if from_ref is None or git.is_null_sha(from_ref) else from_ref)]
+    else:
+        updates = parse_pre_push(sys.stdin.read())
+    revisions = push_revisions(updates)
+    code = _history_and_report(revisions, [], None, report) if revisions else _nothing(report)
+    if code == EXIT_FINDINGS:
+        _error("push blocked. Remove the key from these commits (rewrite them; rotate the key), "
+               "or skip this check once with `git push --no-verify`.")
+    return code
+
+
+@cli.command("ci")
+@click.option("--base", metavar="REV", help="Scan the commits since REV (REV..HEAD) instead of "
+              "reading the range from GitHub Actions or GitLab CI.")
+@report_options
+def ci(base: str | None, **report: Any) -> int:
+    """Scan the commits under test in CI: the push, pull request or merge request range."""
+    if report["show_secrets"]:
+        raise UsageError("--show-secrets is refused in CI: keys never go into a build log")
+    ci_range = detect_range(os.environ, base)
+    root = git.toplevel()
+    return _history_and_report(range_revisions(ci_range, root), [], None, report)
+
+
+@cli.command()
+@click.option("--hook", "hooks", type=click.Choice(["pre-commit", "pre-push"]), multiple=True,
+              help="Which hook (default: both). May be repeated.")
+@click.option("--uninstall", is_flag=True, help="Remove keyguard's hooks, restoring earlier ones.")
+def install(hooks: tuple[str, ...], uninstall: bool) -> int:
+    """Install native git hooks that run keyguard (respects core.hooksPath).
+
+    An existing hook is kept and runs first; installing twice changes nothing.
+    """
+    for hook in hooks or ("pre-commit", "pre-push"):
+        click.echo(neutralise(hook_files.uninstall(hook) if uninstall else hook_files.install(hook)))
+    return EXIT_CLEAN
+
+
+def _nothing(report: dict[str, Any]) -> int:
+    return _finish(ScanResult(findings=(), scanned=0, unit="commit"), report, set())
 
 
 @cli.command()

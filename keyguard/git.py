@@ -44,6 +44,24 @@ def toplevel(cwd: str | None = None) -> str:
     return run(["rev-parse", "--show-toplevel"], cwd=cwd).decode().rstrip("\n")
 
 
+def has_commit(revision: str, cwd: str | None = None) -> bool:
+    try:
+        run(["cat-file", "-e", f"{revision}^{{commit}}"], cwd=cwd)
+    except GitError:
+        return False
+    return True
+
+
+def is_shallow(cwd: str | None = None) -> bool:
+    return run(["rev-parse", "--is-shallow-repository"], cwd=cwd).strip() == b"true"
+
+
+def remote_tips(cwd: str | None = None) -> list[str]:
+    """The commits every remote-tracking ref points at."""
+    out = run(["for-each-ref", "--format=%(objectname)", "refs/remotes"], cwd=cwd)
+    return sorted(set(out.decode().split()))
+
+
 def empty_tree(cwd: str | None = None) -> str:
     return run(["hash-object", "-t", "tree", os.devnull], cwd=cwd).decode().strip()
 

@@ -3,6 +3,7 @@ commit that brought the secret to that path."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -59,9 +60,23 @@ def scan_history(revisions: Sequence[str], filters: Sequence[str], rules: Sequen
             for origin, message in annotated_tags(objects, cwd):
                 appearance = Appearance(f"{TAG_MESSAGE} {origin.commit}", len(plan.commits), origin)
                 _scan_blob(message, [appearance], rules, policy, found)
+    _follow_renames(found.best, plan.renames)
     findings = tuple(f for key, (_, f) in found.best.items() if key not in earlier)
     return ScanResult(findings=findings, scanned=found.scanned, skipped=tuple(found.skipped),
                       suppressed=len(found.suppressed - set(found.best)), unit="file version")
+
+
+def _follow_renames(best: dict[Key, tuple[int, Finding]], renames: dict[tuple[str, str], str]) -> None:
+    """A secret carried along by a rename is the same leak: keep one finding, at the new path,
+    naming the commit that first brought the secret in."""
+    for key, (order, finding) in sorted(best.items(), key=lambda item: item[1][0]):
+        commit = finding.origin.commit if finding.origin else ""
+        old_path = renames.get((commit, finding.path))
+        old_key = (key[0], old_path or "", key[2])
+        earlier = best.get(old_key)
+        if earlier is not None and earlier[0] < order:
+            best[key] = (earlier[0], dataclasses.replace(finding, origin=earlier[1].origin))
+            del best[old_key]
 
 
 def _blob_text(objects: git.ObjectReader, sha: str, path: str, max_size: int,

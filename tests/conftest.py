@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,3 +53,43 @@ def keyguard(capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
         return Run(code, captured.out, captured.err)
 
     return run
+
+
+class Repo:
+    """A real git repository in tmp_path, driven with real git."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.mkdir(parents=True, exist_ok=True)
+        self.git("init", "-q", "-b", "main")
+
+    def git(self, *args: str, input: str | None = None, check: bool = True) -> str:
+        done = subprocess.run(["git", *args], cwd=self.path, input=input, capture_output=True,
+                              text=True, check=False)
+        if check and done.returncode != 0:
+            raise AssertionError(f"git {' '.join(args)} failed: {done.stderr}")
+        return done.stdout
+
+    def write(self, name: str, text: str) -> Path:
+        target = self.path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+        return target
+
+    def stage(self, *names: str) -> None:
+        self.git("add", "--", *(names or (".",)))
+
+    def commit(self, message: str, *args: str) -> str:
+        self.git("commit", "-q", "--no-verify", "-m", message, *args)
+        return self.git("rev-parse", "HEAD").strip()
+
+    def keyguard(self, *args: str, input: str = "", env: dict[str, str] | None = None) -> Run:
+        done = subprocess.run([sys.executable, "-m", "keyguard", *args], cwd=self.path, input=input,
+                              capture_output=True, text=True, env={**os.environ, **(env or {})},
+                              check=False, timeout=120)
+        return Run(done.returncode, done.stdout, done.stderr)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    return Repo(tmp_path / "repo")

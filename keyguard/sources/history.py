@@ -34,6 +34,7 @@ class HistoryPlan:
     # --since): their secrets were committed earlier and are not this range's to report.
     earlier: dict[str, set[str]] = field(default_factory=dict)
     commits: dict[str, tuple[int, Origin]] = field(default_factory=dict)
+    renames: dict[tuple[str, str], str] = field(default_factory=dict)  # (commit, new) -> old
 
 
 def log_arguments(revisions: Sequence[str], filters: Sequence[str]) -> list[str]:
@@ -42,7 +43,7 @@ def log_arguments(revisions: Sequence[str], filters: Sequence[str]) -> list[str]
 
 
 def plan_history(revisions: Sequence[str], filters: Sequence[str], cwd: str | None = None) -> HistoryPlan:
-    log = git.run(["log", "--reverse", "--topo-order", "--root", "--no-renames", "--raw", "-z",
+    log = git.run(["log", "--reverse", "--topo-order", "--root", "-M", "--raw", "-z",
                    "--no-abbrev", "--diff-merges=first-parent",
                    "--format=%x01%H%x00%an%x00%ae%x00%aI", *log_arguments(revisions, filters)], cwd=cwd)
     plan = HistoryPlan()
@@ -60,9 +61,15 @@ def plan_history(revisions: Sequence[str], filters: Sequence[str], cwd: str | No
             plan.commits[origin.commit] = (order, origin)
             index += 4
         elif token.startswith(b":") and origin is not None:
-            path = tokens[index + 1].decode("utf-8", "surrogateescape")
-            _record(plan, seen, changed_from, token.split(), path, order, origin)
-            index += 2
+            meta = token.split()
+            paths = [t.decode("utf-8", "surrogateescape") for t in tokens[index + 1 : index + 3]]
+            if meta[4].startswith(b"R"):  # `R<similarity>` old path, new path
+                plan.renames[(origin.commit, paths[1])] = paths[0]
+                index += 3
+            else:
+                index += 2
+            _record(plan, seen, changed_from, meta, paths[-1] if meta[4].startswith(b"R") else paths[0],
+                    order, origin)
         else:
             index += 1
     for sha, path in changed_from:
@@ -75,9 +82,9 @@ def _record(plan: HistoryPlan, seen: set[tuple[str, str]], changed_from: list[tu
             meta: list[bytes], path: str, order: int, origin: Origin) -> None:
     """`:<old mode> <new mode> <old sha> <new sha> <status>`: keep each blob's first places."""
     old_sha, new_sha, status = meta[2].decode(), meta[3].decode(), meta[4][:1]
-    if status in b"MT" and meta[0] != b":" + _GITLINK:
+    if status in b"MTR" and meta[0] != b":" + _GITLINK:
         changed_from.append((old_sha, path))
-    if status not in b"AMT" or meta[1] == _GITLINK or (new_sha, path) in seen:
+    if status not in b"AMTR" or meta[1] == _GITLINK or (new_sha, path) in seen:
         return
     seen.add((new_sha, path))
     plan.blobs.setdefault(new_sha, []).append(Appearance(path, order, origin))

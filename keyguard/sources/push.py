@@ -1,0 +1,44 @@
+"""What a push would send: git's pre-push input, or pre-commit's FROM/TO refs, as revisions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from keyguard import git
+from keyguard.errors import UsageError
+
+
+@dataclass(frozen=True, slots=True)
+class RefUpdate:
+    local_sha: str
+    remote_sha: str | None  # None: the remote does not have this ref yet (or we do not know)
+
+
+def parse_pre_push(text: str) -> list[RefUpdate]:
+    """`<local ref> <local sha> <remote ref> <remote sha>` per line, as git gives the hook."""
+    updates = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        fields = line.split()
+        if len(fields) != 4:
+            raise UsageError(f"pre-push input line {number}: expected "
+                             "'<local ref> <local sha> <remote ref> <remote sha>'")
+        updates.append(RefUpdate(fields[1], None if git.is_null_sha(fields[3]) else fields[3]))
+    return updates
+
+
+def push_revisions(updates: Sequence[RefUpdate], cwd: str | None = None) -> list[str]:
+    """Revisions naming every commit the push sends: deletions send nothing; a new branch sends
+    what no remote-tracking ref has; an update sends what the remote's old tip lacks."""
+    revisions: list[str] = []
+    for update in updates:
+        if git.is_null_sha(update.local_sha):
+            continue
+        revisions.append(update.local_sha)
+        if update.remote_sha is not None and git.has_commit(update.remote_sha, cwd):
+            revisions.append("^" + update.remote_sha)
+        else:
+            revisions.extend("^" + sha for sha in git.remote_tips(cwd))
+    return list(dict.fromkeys(revisions))

@@ -1,0 +1,73 @@
+"""The real pre-commit framework installing keyguard from this repository (.pre-commit-hooks.yaml)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Repo, fake_key
+
+ROOT = Path(__file__).parents[1]
+KEY = fake_key("pre-commit framework")
+PRE_COMMIT = [sys.executable, "-m", "pre_commit"]
+
+
+@pytest.fixture(scope="session")
+def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(tmp_path_factory.mktemp("pre-commit-home"))
+
+
+def pre_commit(repo: Repo, home: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*PRE_COMMIT, *args], cwd=repo.path, capture_output=True, text=True,
+                          env={**os.environ, "PRE_COMMIT_HOME": home}, check=False, timeout=600)
+
+
+def test_try_repo_blocks_a_staged_key_only(repo: Repo, pre_commit_home: str) -> None:
+    repo.write("README.md", "hello\n")
+    repo.stage()
+    repo.commit("base")
+    repo.write("config.env", f"IMIN_API_KEY={KEY}\n")
+    done = pre_commit(repo, pre_commit_home, "try-repo", str(ROOT), "keyguard")
+    assert done.returncode == 0, done.stdout + done.stderr  # only in the working tree
+    repo.stage("config.env")
+    done = pre_commit(repo, pre_commit_home, "try-repo", str(ROOT), "keyguard")
+    assert done.returncode == 1 and "hex32-key" in done.stdout
+    assert KEY not in done.stdout + done.stderr
+
+
+def test_try_repo_pre_push_range(repo: Repo, pre_commit_home: str) -> None:
+    repo.write("README.md", "hello\n")
+    repo.stage()
+    base = repo.commit("base")
+    repo.write("client.sh", f"curl -H 'X-API-KEY: {KEY}' https://x\n")
+    repo.stage()
+    repo.commit("leak")
+    repo.write("more.txt", "more\n")
+    repo.stage()
+    head = repo.commit("more")
+    done = pre_commit(repo, pre_commit_home, "try-repo", str(ROOT), "keyguard-push",
+                      "--hook-stage", "pre-push", "--from-ref", base, "--to-ref", head)
+    assert done.returncode == 1 and "x-api-key" in done.stdout, done.stdout + done.stderr
+
+
+def test_git_commit_through_installed_pre_commit(repo: Repo, pre_commit_home: str) -> None:
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                          check=False)
+    if head.returncode != 0:
+        pytest.skip("this checkout has no commit for pre-commit to install from")
+    repo.write(".pre-commit-config.yaml", f"repos:\n- repo: {ROOT}\n  rev: {head.stdout.strip()}\n"
+                                          "  hooks:\n  - id: keyguard\n")
+    repo.stage()
+    repo.commit("config")
+    assert pre_commit(repo, pre_commit_home, "install").returncode == 0
+    repo.write("settings.py", f'API_KEY = "{KEY}"\n')
+    repo.stage()
+    done = subprocess.run(["git", "commit", "-m", "leak"], cwd=repo.path, capture_output=True,
+                          text=True, env={**os.environ, "PRE_COMMIT_HOME": pre_commit_home},
+                          check=False, timeout=600)
+    assert done.returncode != 0 and "hex32-key" in done.stdout + done.stderr
+    assert repo.git("rev-list", "--count", "HEAD").strip() == "1"

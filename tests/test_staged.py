@@ -1,0 +1,190 @@
+"""`keyguard staged` and the hooks, driven by real `git commit`."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Repo, fake_key
+
+KEY = fake_key("staged")
+OTHER = fake_key("staged-other")
+
+
+def committed(repo: Repo) -> int:
+    return int(repo.git("rev-list", "--count", "--all", check=False).strip() or 0)
+
+
+@pytest.fixture
+def hooked(repo: Repo) -> Repo:
+    assert repo.keyguard("install", "--hook", "pre-commit").code == 0
+    return repo
+
+
+def test_initial_commit_with_a_key_is_blocked(hooked: Repo) -> None:
+    hooked.write("app.env", f"IMIN_API_KEY={KEY}\n")
+    hooked.stage()
+    done = hooked.git("commit", "-m", "first", check=False)
+    assert committed(hooked) == 0, done
+    result = hooked.keyguard("staged")
+    assert result.code == 1 and "app.env:1:14  hex32-key (high)" in result.out
+    assert KEY not in result.out + result.err and "--no-verify" in result.err
+
+
+def test_blocking_message_from_git_commit(hooked: Repo) -> None:
+    hooked.write("README.md", "hello\n")
+    hooked.stage()
+    hooked.git("commit", "-q", "-m", "clean")
+    hooked.write("client.sh", f"curl -H 'X-API-KEY: {KEY}' https://x\n")
+    hooked.stage()
+    import subprocess
+
+    done = subprocess.run(["git", "commit", "-m", "leak"], cwd=hooked.path, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode != 0
+    assert "x-api-key" in done.stdout + done.stderr and committed(hooked) == 1
+
+
+def test_commit_all_uses_the_temporary_index(hooked: Repo) -> None:
+    hooked.write("a.env", "IMIN_API_KEY=\n")
+    hooked.stage()
+    hooked.git("commit", "-q", "-m", "empty key")
+    hooked.write("a.env", f"IMIN_API_KEY={KEY}\n")  # modified, not staged
+    hooked.git("commit", "-a", "-m", "leak", check=False)
+    assert committed(hooked) == 1
+
+
+def test_commit_path_uses_the_temporary_index(hooked: Repo) -> None:
+    hooked.write("a.env", "IMIN_API_KEY=\n")
+    hooked.write("b.txt", "b\n")
+    hooked.stage()
+    hooked.git("commit", "-q", "-m", "base")
+    hooked.write("a.env", f"IMIN_API_KEY={KEY}\n")
+    hooked.write("b.txt", "b2\n")
+    hooked.git("commit", "-m", "only b", "b.txt")  # a.env is not part of this commit
+    assert committed(hooked) == 2
+    hooked.git("commit", "-m", "leak", "a.env", check=False)
+    assert committed(hooked) == 2
+
+
+def test_working_tree_only_key_does_not_block(hooked: Repo) -> None:
+    hooked.write("a.env", "IMIN_API_KEY=\n")
+    hooked.write("notes.txt", "notes\n")
+    hooked.stage()
+    hooked.git("commit", "-q", "-m", "base")
+    hooked.write("notes.txt", "notes, edited\n")
+    hooked.stage("notes.txt")
+    hooked.write("a.env", f"IMIN_API_KEY={KEY}\n")  # in the working tree only
+    hooked.git("commit", "-q", "-m", "notes")
+    assert committed(hooked) == 2
+
+
+def test_unstaged_removal_does_not_unblock(hooked: Repo) -> None:
+    hooked.write("a.env", f"IMIN_API_KEY={KEY}\n")
+    hooked.stage()
+    hooked.write("a.env", "IMIN_API_KEY=\n")  # removed in the working tree, still staged
+    hooked.git("commit", "-m", "leak", check=False)
+    assert committed(hooked) == 0
+
+
+def test_partially_staged_file(repo: Repo) -> None:
+    repo.write("a.py", "x = 1\n")
+    repo.stage()
+    repo.commit("base")
+    repo.write("a.py", f"x = 1\nAPI_KEY = '{KEY}'\n")
+    repo.stage()
+    repo.write("a.py", f"x = 1\nAPI_KEY = '{KEY}'\nTOKEN = '{OTHER}'\n")  # not staged
+    result = repo.keyguard("staged", "--show-secrets")
+    assert result.code == 1 and KEY in result.out and OTHER not in result.out
+
+
+def test_only_added_lines_block(repo: Repo) -> None:
+    repo.write("a.env", f"IMIN_API_KEY={KEY}\n")
+    repo.stage()
+    repo.commit("already committed")
+    repo.write("a.env", f"IMIN_API_KEY={KEY}\nDEBUG=1\n")
+    repo.stage()
+    assert repo.keyguard("staged").code == 0
+
+
+def test_deletion_rename_and_odd_names(repo: Repo) -> None:
+    repo.write("old name.env", f"IMIN_API_KEY={KEY}\n")
+    repo.write("gone.env", f"TOKEN={OTHER}\n")
+    repo.stage()
+    repo.commit("base")
+    repo.git("mv", "old name.env", "new näme.env")
+    repo.git("rm", "-q", "gone.env")
+    assert repo.keyguard("staged").code == 0  # a rename adds no line, a deletion nothing
+    repo.write("line\nbreak.env", f"IMIN_TOKEN={OTHER}\n")
+    repo.stage()
+    result = repo.keyguard("staged")
+    assert result.code == 1 and "line\\x0abreak.env:1:12" in result.out
+
+
+def test_binary_and_submodule(repo: Repo, tmp_path) -> None:
+    inner = Repo(tmp_path / "inner")
+    inner.write("x", "x\n")
+    inner.stage()
+    inner.commit("inner")
+    repo.write("blob.bin", "\0" + f"IMIN_API_KEY={KEY}")
+    repo.stage()
+    repo.git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(inner.path), "sub")
+    result = repo.keyguard("staged")
+    assert result.code == 0, result.out + result.err
+
+
+def test_paths_limit_the_scan(repo: Repo) -> None:
+    repo.write("a.env", f"IMIN_API_KEY={KEY}\n")
+    repo.write("b.txt", "b\n")
+    repo.stage()
+    assert repo.keyguard("staged", "b.txt").code == 0
+    assert repo.keyguard("staged", "a.env").code == 1
+
+
+def test_outside_a_repository_is_exit_4(tmp_path) -> None:
+    outside = Repo.__new__(Repo)
+    outside.path = tmp_path
+    result = outside.keyguard("staged")
+    assert result.code == 4 and "not a git repository" in result.err
+    assert len(result.err.strip().splitlines()) == 1
+
+
+def test_install_keeps_and_chains_an_existing_hook(repo: Repo) -> None:
+    hooks = repo.path / ".git" / "hooks"
+    hooks.mkdir(exist_ok=True)
+    (hooks / "pre-commit").write_text("#!/bin/sh\necho earlier-hook-ran >&2\nexit 0\n")
+    (hooks / "pre-commit").chmod(0o755)
+    assert repo.keyguard("install", "--hook", "pre-commit").code == 0
+    assert repo.keyguard("install", "--hook", "pre-commit").code == 0  # idempotent
+    assert (hooks / "pre-commit.keyguard-chained").read_text().count("earlier-hook-ran") == 1
+    repo.write("a.env", f"IMIN_API_KEY={KEY}\n")
+    repo.stage()
+    import subprocess
+
+    done = subprocess.run(["git", "commit", "-m", "x"], cwd=repo.path, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode != 0 and "earlier-hook-ran" in done.stderr
+    assert repo.keyguard("install", "--uninstall", "--hook", "pre-commit").code == 0
+    assert "earlier-hook-ran" in (hooks / "pre-commit").read_text()
+
+
+def test_install_respects_core_hooks_path(repo: Repo) -> None:
+    repo.git("config", "core.hooksPath", ".githooks")
+    assert repo.keyguard("install", "--hook", "pre-commit").code == 0
+    assert (repo.path / ".githooks" / "pre-commit").exists()
+    repo.write("a.env", f"IMIN_API_KEY={KEY}\n")
+    repo.stage()
+    repo.git("commit", "-m", "x", check=False)
+    assert committed(repo) == 0
+
+
+def test_hook_fails_closed_when_keyguard_is_missing(hooked: Repo) -> None:
+    hook = hooked.path / ".git" / "hooks" / "pre-commit"
+    hook.write_text(hook.read_text().replace("import keyguard", "import keyguard_gone"))
+    hooked.write("clean.txt", "nothing here\n")
+    hooked.stage()
+    import subprocess
+
+    done = subprocess.run(["git", "commit", "-m", "x"], cwd=hooked.path, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode != 0 and committed(hooked) == 0
+    assert "not installed" in done.stderr and "git commit --no-verify" in done.stderr
