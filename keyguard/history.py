@@ -51,6 +51,7 @@ def scan_history(revisions: Sequence[str], filters: Sequence[str], rules: Sequen
         for sha, appearances in plan.blobs.items():
             text = _blob_text(objects, sha, appearances[0].path, max_size, found)
             if text is not None:
+                found.scanned += 1
                 _scan_blob(text, appearances, rules, policy, found)
         earlier = _earlier_secrets(objects, plan.earlier, rules, policy, max_size)
         for commit, message in commit_messages(revisions, filters, cwd):
@@ -92,7 +93,6 @@ def _blob_text(objects: git.ObjectReader, sha: str, path: str, max_size: int,
 def _scan_blob(text: str, appearances: list[Appearance], rules: Sequence[Rule], policy: Policy,
                found: _Collector) -> None:
     """Detect once per kind of path (lockfiles are judged differently), then place findings."""
-    found.scanned += 1
     by_kind = sorted(appearances, key=lambda a: is_checksum_file(a.path))
     for _, group in groupby(by_kind, key=lambda a: is_checksum_file(a.path)):
         places = list(group)

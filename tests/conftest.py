@@ -26,6 +26,10 @@ def isolated_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
         monkeypatch.setenv(f"GIT_{name}_EMAIL", "test@example.org")
         monkeypatch.setenv(f"GIT_{name}_DATE", "2026-01-01T12:00:00Z")
     monkeypatch.delenv("NO_COLOR", raising=False)
+    # The suite may itself run in CI or under pre-commit: their variables must not leak in.
+    for name in list(os.environ):
+        if name.startswith(("GITHUB_", "CI_", "PRE_COMMIT_")) or name in ("GITLAB_CI", "CI"):
+            monkeypatch.delenv(name)
 
 
 def fake_key(seed: str) -> str:
@@ -82,6 +86,11 @@ class Repo:
     def commit(self, message: str, *args: str) -> str:
         self.git("commit", "-q", "--no-verify", "-m", message, *args)
         return self.git("rev-parse", "HEAD").strip()
+
+    def hooked_commit(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """`git commit` with hooks running, as a user would type it."""
+        return subprocess.run(["git", "commit", *args], cwd=self.path, capture_output=True,
+                              text=True, check=False, timeout=300)
 
     def keyguard(self, *args: str, input: str = "", env: dict[str, str] | None = None) -> Run:
         done = subprocess.run([sys.executable, "-m", "keyguard", *args], cwd=self.path, input=input,

@@ -23,7 +23,7 @@ def hooked(repo: Repo) -> Repo:
 def test_initial_commit_with_a_key_is_blocked(hooked: Repo) -> None:
     hooked.write("app.env", f"IMIN_API_KEY={KEY}\n")
     hooked.stage()
-    done = hooked.git("commit", "-m", "first", check=False)
+    done = hooked.hooked_commit("-m", "first")
     assert committed(hooked) == 0, done
     result = hooked.keyguard("staged")
     assert result.code == 1 and "app.env:1:14  hex32-key (high)" in result.out
@@ -36,10 +36,7 @@ def test_blocking_message_from_git_commit(hooked: Repo) -> None:
     hooked.git("commit", "-q", "-m", "clean")
     hooked.write("client.sh", f"curl -H 'X-API-KEY: {KEY}' https://x\n")
     hooked.stage()
-    import subprocess
-
-    done = subprocess.run(["git", "commit", "-m", "leak"], cwd=hooked.path, capture_output=True,
-                          text=True, check=False)
+    done = hooked.hooked_commit("-m", "leak")
     assert done.returncode != 0
     assert "x-api-key" in done.stdout + done.stderr and committed(hooked) == 1
 
@@ -158,10 +155,7 @@ def test_install_keeps_and_chains_an_existing_hook(repo: Repo) -> None:
     assert (hooks / "pre-commit.keyguard-chained").read_text().count("earlier-hook-ran") == 1
     repo.write("a.env", f"IMIN_API_KEY={KEY}\n")
     repo.stage()
-    import subprocess
-
-    done = subprocess.run(["git", "commit", "-m", "x"], cwd=repo.path, capture_output=True,
-                          text=True, check=False)
+    done = repo.hooked_commit("-m", "x")
     assert done.returncode != 0 and "earlier-hook-ran" in done.stderr
     assert repo.keyguard("install", "--uninstall", "--hook", "pre-commit").code == 0
     assert "earlier-hook-ran" in (hooks / "pre-commit").read_text()
@@ -182,9 +176,6 @@ def test_hook_fails_closed_when_keyguard_is_missing(hooked: Repo) -> None:
     hook.write_text(hook.read_text().replace("import keyguard", "import keyguard_gone"))
     hooked.write("clean.txt", "nothing here\n")
     hooked.stage()
-    import subprocess
-
-    done = subprocess.run(["git", "commit", "-m", "x"], cwd=hooked.path, capture_output=True,
-                          text=True, check=False)
+    done = hooked.hooked_commit("-m", "x")
     assert done.returncode != 0 and committed(hooked) == 0
     assert "not installed" in done.stderr and "git commit --no-verify" in done.stderr

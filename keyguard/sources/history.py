@@ -48,7 +48,6 @@ def plan_history(revisions: Sequence[str], filters: Sequence[str], cwd: str | No
                    "--format=%x01%H%x00%an%x00%ae%x00%aI", *log_arguments(revisions, filters)], cwd=cwd)
     plan = HistoryPlan()
     seen: set[tuple[str, str]] = set()
-    changed_from: list[tuple[str, str]] = []
     order, origin = 0, None
     tokens = log.split(b"\0")
     index = 0
@@ -68,22 +67,19 @@ def plan_history(revisions: Sequence[str], filters: Sequence[str], cwd: str | No
                 index += 3
             else:
                 index += 2
-            _record(plan, seen, changed_from, meta, paths[-1] if meta[4].startswith(b"R") else paths[0],
+            _record(plan, seen, meta, paths[-1] if meta[4].startswith(b"R") else paths[0],
                     order, origin)
         else:
             index += 1
-    for sha, path in changed_from:
-        if sha not in plan.blobs:
-            plan.earlier.setdefault(sha, set()).add(path)
     return plan
 
 
-def _record(plan: HistoryPlan, seen: set[tuple[str, str]], changed_from: list[tuple[str, str]],
-            meta: list[bytes], path: str, order: int, origin: Origin) -> None:
+def _record(plan: HistoryPlan, seen: set[tuple[str, str]], meta: list[bytes], path: str,
+            order: int, origin: Origin) -> None:
     """`:<old mode> <new mode> <old sha> <new sha> <status>`: keep each blob's first places."""
     old_sha, new_sha, status = meta[2].decode(), meta[3].decode(), meta[4][:1]
-    if status in b"MTR" and meta[0] != b":" + _GITLINK:
-        changed_from.append((old_sha, path))
+    if status in b"MTR" and meta[0] != b":" + _GITLINK and old_sha not in plan.blobs:
+        plan.earlier.setdefault(old_sha, set()).add(path)  # changed from a version before the range
     if status not in b"AMTR" or meta[1] == _GITLINK or (new_sha, path) in seen:
         return
     seen.add((new_sha, path))

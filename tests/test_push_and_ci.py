@@ -1,0 +1,167 @@
+"""`keyguard pre-push` with a real bare remote and `git push`; `keyguard ci` ranges."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Repo, fake_key
+
+KEY = fake_key("push")
+ZERO = "0" * 40
+
+
+@pytest.fixture
+def pushed(repo: Repo, tmp_path: Path) -> Repo:
+    """A repository with a bare remote that already has main."""
+    remote = tmp_path / "remote.git"
+    repo.git("init", "-q", "--bare", str(remote))
+    repo.git("remote", "add", "origin", str(remote))
+    repo.write("README.md", "hello\n")
+    repo.stage()
+    repo.commit("base")
+    repo.git("push", "-q", "origin", "main")
+    return repo
+
+
+def add_commits(repo: Repo, leak_at: int, count: int) -> list[str]:
+    commits = []
+    for n in range(count):
+        if n == leak_at:
+            repo.write("client.sh", f"curl -H 'X-API-KEY: {KEY}' https://x\n")
+        else:
+            repo.write(f"file{n}.txt", f"{n}\n")
+        repo.stage()
+        commits.append(repo.commit(f"commit {n}"))
+    return commits
+
+
+def test_push_of_a_new_branch_with_a_key_three_commits_back_is_blocked(pushed: Repo) -> None:
+    assert pushed.keyguard("install", "--hook", "pre-push").code == 0
+    pushed.git("checkout", "-q", "-b", "feature")
+    add_commits(pushed, leak_at=2, count=5)  # the third from last adds the key
+    done = pushed.git("push", "-q", "origin", "feature", check=False)
+    branches = pushed.git("ls-remote", "--heads", "origin")
+    assert "refs/heads/feature" not in branches, done
+    pushed.write("client.sh", "curl -H \"X-API-KEY: $IMIN_API_KEY\" https://x\n")
+    pushed.stage()
+    pushed.commit("fix")  # the key is still in history: still blocked
+    pushed.git("push", "-q", "origin", "feature", check=False)
+    assert "refs/heads/feature" not in pushed.git("ls-remote", "--heads", "origin")
+
+
+def test_clean_push_goes_through_and_deletion_scans_nothing(pushed: Repo) -> None:
+    assert pushed.keyguard("install", "--hook", "pre-push").code == 0
+    pushed.git("checkout", "-q", "-b", "feature")
+    add_commits(pushed, leak_at=-1, count=3)
+    pushed.git("push", "-q", "origin", "feature")
+    assert "refs/heads/feature" in pushed.git("ls-remote", "--heads", "origin")
+    pushed.git("push", "-q", "origin", "--delete", "feature")
+    assert "refs/heads/feature" not in pushed.git("ls-remote", "--heads", "origin")
+
+
+def test_pre_push_input_update_and_merge(pushed: Repo) -> None:
+    base = pushed.git("rev-parse", "HEAD").strip()
+    pushed.git("checkout", "-q", "-b", "side")
+    side = add_commits(pushed, leak_at=0, count=1)[0]
+    pushed.git("checkout", "-q", "main")
+    pushed.write("main.txt", "m\n")
+    pushed.stage()
+    pushed.commit("main")
+    pushed.git("merge", "-q", "--no-ff", "side", "-m", "merge side")
+    head = pushed.git("rev-parse", "HEAD").strip()
+    line = f"refs/heads/main {head} refs/heads/main {base}\n"
+    run = pushed.keyguard("pre-push", "origin", "url", input=line)
+    assert run.code == 1 and side[:12] in run.out and "push blocked" in run.err
+    deletion = f"(delete) {ZERO} refs/heads/old {base}\n"
+    assert pushed.keyguard("pre-push", "origin", "url", input=deletion).code == 0
+
+
+def test_pre_push_bad_input_is_a_usage_error(pushed: Repo) -> None:
+    run = pushed.keyguard("pre-push", input="garbage\n")
+    assert run.code == 2 and "line 1" in run.err
+
+
+def test_pre_push_from_pre_commit_environment(pushed: Repo) -> None:
+    base = pushed.git("rev-parse", "HEAD").strip()
+    commits = add_commits(pushed, leak_at=0, count=2)
+    env = {"PRE_COMMIT_FROM_REF": base, "PRE_COMMIT_TO_REF": commits[-1]}
+    assert pushed.keyguard("pre-push", env=env).code == 1
+    env = {"PRE_COMMIT_FROM_REF": commits[0], "PRE_COMMIT_TO_REF": commits[-1]}
+    assert pushed.keyguard("pre-push", env=env).code == 0
+
+
+# keyguard ci: the range under test from the CI's environment (recorded events, no network)
+
+@pytest.fixture
+def ci_repo(pushed: Repo) -> tuple[Repo, str, list[str]]:
+    base = pushed.git("rev-parse", "HEAD").strip()
+    pushed.git("checkout", "-q", "-b", "feature")
+    return pushed, base, add_commits(pushed, leak_at=1, count=3)
+
+
+def github_env(repo: Repo, name: str, event: dict) -> dict[str, str]:
+    path = repo.path.parent / f"{name}.json"
+    path.write_text(json.dumps(event))
+    return {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": name, "GITHUB_EVENT_PATH": str(path),
+            "GITHUB_SHA": repo.git("rev-parse", "HEAD").strip()}
+
+
+def test_github_push_event(ci_repo: tuple[Repo, str, list[str]]) -> None:
+    repo, base, commits = ci_repo
+    env = github_env(repo, "push", {"before": base, "after": commits[-1],
+                                    "repository": {"default_branch": "main"}})
+    run = repo.keyguard("ci", env=env)
+    assert run.code == 1 and commits[1][:12] in run.out
+    after_leak = github_env(repo, "push", {"before": commits[1], "after": commits[-1]})
+    assert repo.keyguard("ci", env=after_leak).code == 0
+
+
+def test_github_first_push_falls_back_to_the_default_branch(ci_repo: tuple[Repo, str, list[str]]) -> None:
+    repo, _, commits = ci_repo
+    env = github_env(repo, "push", {"before": ZERO, "after": commits[-1],
+                                    "repository": {"default_branch": "main"}})
+    run = repo.keyguard("ci", "--format", "json", env=env)
+    assert run.code == 1
+    assert {f["origin"]["commit"] for f in json.loads(run.out)["findings"]} == {commits[1]}
+
+
+def test_github_pull_request_event(ci_repo: tuple[Repo, str, list[str]]) -> None:
+    repo, base, commits = ci_repo
+    event = {"pull_request": {"base": {"sha": base}, "head": {"sha": commits[-1]}}}
+    assert repo.keyguard("ci", env=github_env(repo, "pull_request", event)).code == 1
+    event = {"pull_request": {"base": {"sha": commits[1]}, "head": {"sha": commits[-1]}}}
+    assert repo.keyguard("ci", env=github_env(repo, "pull_request", event)).code == 0
+
+
+def test_gitlab_variables(ci_repo: tuple[Repo, str, list[str]]) -> None:
+    repo, base, commits = ci_repo
+    gitlab = {"GITLAB_CI": "true", "CI_COMMIT_SHA": commits[-1], "CI_DEFAULT_BRANCH": "main"}
+    merge_request = {**gitlab, "CI_MERGE_REQUEST_DIFF_BASE_SHA": base}
+    assert repo.keyguard("ci", env=merge_request).code == 1
+    assert repo.keyguard("ci", env={**gitlab, "CI_COMMIT_BEFORE_SHA": commits[1]}).code == 0
+    assert repo.keyguard("ci", env={**gitlab, "CI_COMMIT_BEFORE_SHA": ZERO}).code == 1
+
+
+def test_base_option_and_no_ci(ci_repo: tuple[Repo, str, list[str]]) -> None:
+    repo, base, _ = ci_repo
+    clean = {"GITHUB_ACTIONS": "", "GITLAB_CI": ""}
+    assert repo.keyguard("ci", "--base", base, env=clean).code == 1
+    run = repo.keyguard("ci", env=clean)
+    assert run.code == 2 and "--base" in run.err
+    assert repo.keyguard("ci", "--base", base, "--show-secrets", env=clean).code == 2
+
+
+def test_shallow_clone_without_the_base_says_how_to_fetch(ci_repo: tuple[Repo, str, list[str]],
+                                                          tmp_path: Path) -> None:
+    repo, base, commits = ci_repo
+    clone = tmp_path / "shallow"
+    repo.git("clone", "-q", "--depth", "1", "--branch", "feature", f"file://{repo.path}", str(clone))
+    shallow = Repo.__new__(Repo)
+    shallow.path = clone
+    env = {"GITLAB_CI": "true", "CI_COMMIT_SHA": commits[-1], "CI_COMMIT_BEFORE_SHA": base,
+           "GITHUB_ACTIONS": ""}
+    run = shallow.keyguard("ci", env=env)
+    assert run.code == 4 and "shallow clone" in run.err and "fetch-depth: 0" in run.err
