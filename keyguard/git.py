@@ -10,6 +10,7 @@ import os
 import subprocess
 from collections.abc import Sequence
 from types import TracebackType
+from typing import IO
 
 from keyguard.errors import GitError
 
@@ -84,8 +85,9 @@ class ObjectReader:
                  traceback: TracebackType | None) -> None:
         self.close()
 
-    def read(self, sha: str) -> tuple[str, bytes]:
-        """The object's type and content; a missing object raises GitError."""
+    def read(self, sha: str, max_size: int | None = None) -> tuple[str, bytes | None]:
+        """The object's type and content (None when over `max_size`, never held in memory);
+        a missing object raises GitError."""
         stdin, stdout = self._process.stdin, self._process.stdout
         assert stdin is not None and stdout is not None
         try:
@@ -96,8 +98,11 @@ class ObjectReader:
         header = stdout.readline().split()
         if len(header) != 3:
             raise GitError(f"object {sha} is missing or unreadable (corrupt repository?)")
-        content = stdout.read(int(header[2]) + 1)[:-1]
-        return header[1].decode(), content
+        size = int(header[2])
+        if max_size is not None and size > max_size:
+            _drain(stdout, size + 1)
+            return header[1].decode(), None
+        return header[1].decode(), stdout.read(size + 1)[:-1]
 
     def close(self) -> None:
         if self._process.stdin:
@@ -105,3 +110,12 @@ class ObjectReader:
         if self._process.stdout:
             self._process.stdout.close()
         self._process.wait()
+
+
+def _drain(stream: IO[bytes], size: int) -> None:
+    """Skip an object's bytes in bounded chunks."""
+    while size > 0:
+        chunk = stream.read(min(size, 1 << 20))
+        if not chunk:
+            raise GitError("git cat-file stopped unexpectedly")
+        size -= len(chunk)

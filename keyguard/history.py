@@ -82,8 +82,8 @@ def _follow_renames(best: dict[Key, tuple[int, Finding]], renames: dict[tuple[st
 
 def _blob_text(objects: git.ObjectReader, sha: str, path: str, max_size: int,
                found: _Collector) -> str | None:
-    _, data = objects.read(sha)
-    if len(data) > max_size:
+    _, data = objects.read(sha, max_size)
+    if data is None:
         found.skipped.append(Skipped(path=f"{path} ({sha[:12]})",
                                      reason=f"over the size cap ({max_size} bytes)"))
         return None
@@ -108,8 +108,8 @@ def _earlier_secrets(objects: git.ObjectReader, earlier: dict[str, set[str]], ru
     """Secrets already in the versions a range starts from: committed before, not new here."""
     keys: set[Key] = set()
     for sha, paths in earlier.items():
-        _, data = objects.read(sha)
-        text = decode_text(data) if len(data) <= max_size else None
+        _, data = objects.read(sha, max_size)
+        text = None if data is None else decode_text(data)
         if text is None:
             continue
         for path in paths:

@@ -179,3 +179,26 @@ def test_hook_fails_closed_when_keyguard_is_missing(hooked: Repo) -> None:
     done = hooked.hooked_commit("-m", "x")
     assert done.returncode != 0 and committed(hooked) == 0
     assert "not installed" in done.stderr and "git commit --no-verify" in done.stderr
+
+
+def test_concluding_a_merge_blocks_only_on_lines_new_to_every_parent(repo: Repo) -> None:
+    repo.write("c.txt", "base\n")
+    repo.stage()
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "side")
+    repo.write("side.env", f"IMIN_API_KEY={KEY}\n")  # already committed on the side branch
+    repo.write("c.txt", "side\n")
+    repo.stage()
+    repo.commit("side")
+    repo.git("checkout", "-q", "main")
+    repo.write("c.txt", "main\n")
+    repo.stage()
+    repo.commit("main")
+    repo.git("merge", "-q", "side", check=False)  # conflict on c.txt
+    repo.write("c.txt", "resolved\n")
+    repo.stage("c.txt")
+    assert repo.keyguard("staged").code == 0
+    repo.write("c.txt", f"resolved\nTOKEN={OTHER}\n")
+    repo.stage("c.txt")
+    result = repo.keyguard("staged")
+    assert result.code == 1 and "c.txt:2:" in result.out and "side.env" not in result.out

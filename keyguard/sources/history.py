@@ -104,7 +104,7 @@ def annotated_tags(objects: git.ObjectReader, cwd: str | None = None) -> Iterato
         kind, sha, name = line.split(" ", 2)
         if kind == "tag":
             _, content = objects.read(sha)
-            yield _tag_origin(name, content), _tag_message(content)
+            yield _tag_origin(name, content or b""), _tag_message(content or b"")
 
 
 def _tag_origin(name: str, content: bytes) -> Origin:

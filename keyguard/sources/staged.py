@@ -6,6 +6,7 @@ Git hands hooks a temporary index through GIT_INDEX_FILE under `git commit -a` a
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator, Sequence
 
@@ -27,12 +28,15 @@ def read_staged(paths: Sequence[str], max_size: int, cwd: str | None = None) -> 
     pathspec = ["--", *paths] if paths else []
     raw = git.run(["diff-index", "--cached", "-z", "--raw", "--no-abbrev", *_DIFF_OPTIONS, base,
                *pathspec], cwd=cwd)
-    added = added_lines(git.run(["diff-index", "--cached", "-p", "-U0", *_DIFF_OPTIONS, base,
-                             *pathspec], cwd=cwd))
+    added = _added_lines_against(base, pathspec, cwd)
+    for parent in _merge_heads(cwd):
+        # Concluding a merge: a line is this commit's only if it is new to every parent.
+        theirs = _added_lines_against(parent, pathspec, cwd)
+        added = {path: lines & theirs.get(path, set()) for path, lines in added.items()}
     with git.ObjectReader(cwd) as objects:
         for path, sha in staged_blobs(raw):
-            _, data = objects.read(sha)
-            if len(data) > max_size:
+            _, data = objects.read(sha, max_size)
+            if data is None:
                 yield Skipped(path=path, reason=f"over the size cap ({max_size} bytes)")
                 continue
             text = decode_text(data)
@@ -40,6 +44,20 @@ def read_staged(paths: Sequence[str], max_size: int, cwd: str | None = None) -> 
                 yield Skipped(path=path, reason="binary")
             else:
                 yield Blob(path=path, text=text, only_lines=frozenset(added.get(path, ())))
+
+
+def _added_lines_against(base: str, pathspec: list[str], cwd: str | None) -> dict[str, set[int]]:
+    return added_lines(git.run(["diff-index", "--cached", "-p", "-U0", *_DIFF_OPTIONS, base,
+                                *pathspec], cwd=cwd))
+
+
+def _merge_heads(cwd: str | None) -> list[str]:
+    path = git.run(["rev-parse", "--git-path", "MERGE_HEAD"], cwd=cwd).decode().rstrip("\n")
+    try:
+        with open(os.path.join(cwd or os.getcwd(), path), encoding="ascii") as handle:
+            return handle.read().split()
+    except (OSError, UnicodeDecodeError):
+        return []
 
 
 def _base(cwd: str | None) -> str:
