@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import subprocess
 import sys
 from collections.abc import Callable
@@ -235,3 +236,32 @@ def test_unknown_option_is_a_usage_error(keyguard: Keyguard) -> None:
 def test_rules_lists_both_rules(keyguard: Keyguard) -> None:
     run = keyguard("rules")
     assert run.code == 0 and "x-api-key:" in run.out and "hex32-key:" in run.out
+
+
+def run_on_terminal(args: list[str], env: dict[str, str]) -> str:
+    """Run keyguard with stdout on a pseudo-terminal, as a person at a shell would."""
+    leader, follower = pty.openpty()
+    done = subprocess.run([sys.executable, "-m", "keyguard", *args], stdout=follower,
+                          stderr=subprocess.PIPE, env={**os.environ, **env}, check=False, timeout=60)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert done.returncode == 1
+    return b"".join(chunks).decode()
+
+
+def test_colour_only_on_a_terminal_and_never_with_no_color(tmp_path: Path, key: str) -> None:
+    (tmp_path / "a.env").write_text(f"IMIN_API_KEY={key}\n")
+    assert "\x1b[" in run_on_terminal(["scan", str(tmp_path)], {})
+    assert "\x1b[" not in run_on_terminal(["scan", str(tmp_path)], {"NO_COLOR": "1"})
+    assert "\x1b[" not in run_on_terminal(["scan", str(tmp_path), "--no-color"], {})
+    piped = keyguard_process("scan", str(tmp_path))
+    assert b"\x1b[" not in piped.stdout

@@ -32,8 +32,11 @@ def _located(hit: Hit, variant: decode.Variant, text: str) -> Hit:
 
 def _candidates(text: str, hits: list[tuple[int, Hit]], rules: Sequence[Rule]) -> Iterator[Candidate]:
     best: dict[tuple[int, str], tuple[int, Hit]] = {}
-    for order, hit in hits:
-        key = (text.count("\n", 0, hit.start) + 1, hit.secret)
+    line, counted_to = 1, 0
+    for order, hit in sorted(hits, key=lambda item: item[1].start):
+        line += text.count("\n", counted_to, hit.start)  # each newline counted once
+        counted_to = hit.start
+        key = (line, hit.secret)
         kept = best.get(key)
         # One finding per secret and line: the most specific rule, then the surest grade.
         if kept is None or (order, -hit.confidence) < (kept[0], -kept[1].confidence):

@@ -14,8 +14,10 @@ from keyguard.detect.values import (
 )
 from keyguard.model import Confidence
 
+# Spelled out rather than IGNORECASE: several times faster in Python's engine.
+NAME = re.compile(r"[xX][-_][aA][pP][iI][-_][kK][eE][yY]")
 # Also as servers and test clients spell it: nginx $http_x_api_key, Django HTTP_X_API_KEY.
-NAME = re.compile(r"(?i)(?:\$?http_)?x[-_]api[-_]key")
+_SERVER_PREFIX = "http_"
 _NAME_CHAR = re.compile(r"[\w-]")
 _HEX32 = re.compile(r"[0-9a-fA-F]{32}")
 
@@ -61,6 +63,8 @@ _CLOSING_QUOTES = ("\"", "'", "`", "\\")
 def find(text: str, path: str) -> Iterator[Hit]:
     for match in NAME.finditer(text):
         start, end = match.span()
+        if text[max(0, start - 5) : start].lower() == _SERVER_PREFIX:
+            start -= 6 if text[start - 6 : start - 5] == "$" else 5
         if _is_name_char(text, start - 1) or _is_name_char(text, end):
             continue  # HTTP_X_API_KEY, X-API-KEY-ID: other names
         hit = _value_after(text, start, end)
