@@ -5,14 +5,18 @@ Every key is checked: a typo is an error naming file, entry and key, never silen
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import os
+import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import pathspec
-
+from keyguard.allowlist import ALLOW_KEYS, AllowEntry, parse_allow
+from keyguard.baseline import DEFAULT_NAME as DEFAULT_BASELINE
+from keyguard.custom_rules import RULE_KEYS, parse_rule
+from keyguard.detect import RULES, Rule
 from keyguard.errors import ConfigError
 from keyguard.model import Confidence
 from keyguard.worktree import repository_root
@@ -24,31 +28,24 @@ else:  # pragma: no cover
 
 CONFIG_NAME = ".keyguard.toml"
 DEFAULT_MAX_FILE_SIZE = 10 << 20
-_TOP_KEYS = ("allow", "max-file-size")
-_ALLOW_KEYS = ("paths", "reason")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AllowEntry:
-    paths: tuple[str, ...]
-    reason: str
-    spec: pathspec.GitIgnoreSpec = field(repr=False, compare=False)
+INLINE_MARKER = "keyguard:allow"
+OTHER_MARKERS = ("gitleaks:allow", "pragma: allowlist secret")  # opt-in, for teams migrating
+_TOP_KEYS = ("blocking-confidence", "max-file-size", "baseline", "allow-markers", "allow", "rules")
+_SIZE = re.compile(r"(?i)(\d+)\s*([kmg]i?b?|b)?")
+_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
-    root: str  # allowlist paths are relative to this directory
+    root: str  # the repository root: paths in findings, allowlists and baselines are relative to it
     source: str | None = None
     allow: tuple[AllowEntry, ...] = ()
+    rules: tuple[Rule, ...] = RULES  # built-in rules, then custom ones
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     block_at: Confidence = Confidence.MEDIUM
-
-    def allows_path(self, path: str) -> bool:
-        """Whether an [[allow]] entry covers `path` (absolute, or relative to the cwd)."""
-        relative = os.path.relpath(os.path.abspath(path), self.root).replace(os.sep, "/")
-        if relative.startswith("../"):
-            return False
-        return any(entry.spec.match_file(relative) for entry in self.allow)
+    baseline: str = DEFAULT_BASELINE  # relative to root
+    markers: tuple[str, ...] = (INLINE_MARKER,)
+    warnings: tuple[str, ...] = ()  # expired allow entries: said, not applied
 
 
 def find_config(start: str) -> tuple[str, str | None]:
@@ -61,55 +58,115 @@ def find_config(start: str) -> tuple[str, str | None]:
     return root, None
 
 
-def load_config(path: str | None, root: str) -> Config:
+def load_config(path: str | None, root: str, today: datetime.date) -> Config:
+    """The configuration, or ConfigError listing every problem, one per line."""
     if path is None:
         return Config(root=root)
-    table = _read_table(path)
-    label = os.path.relpath(path) if not os.path.relpath(path).startswith("..") else path
-    _check_keys(table, _TOP_KEYS, label)
-    max_size = table.get("max-file-size", DEFAULT_MAX_FILE_SIZE)
-    if not isinstance(max_size, int) or isinstance(max_size, bool) or max_size <= 0:
-        raise ConfigError(f"{label}: 'max-file-size' must be a positive number of bytes")
-    entries = table.get("allow", [])
-    if not isinstance(entries, list):
-        raise ConfigError(f"{label}: 'allow' must be an array of tables ([[allow]])")
-    allow = tuple(_allow_entry(e, f"{label}: [[allow]] #{n}") for n, e in enumerate(entries, 1))
-    return Config(root=root, source=path, allow=allow, max_file_size=max_size)
+    label = _label(path)
+    table = _read_table(path, label)
+    problems: list[str] = []
+    _check_keys(table, _TOP_KEYS, label, problems)
+    rules = _rules(table.get("rules", []), label, problems)
+    allow = _allow(table.get("allow", []), label, problems)
+    settings = _settings(table, label, problems)
+    if problems:
+        raise ConfigError("\n".join(problems))
+    active = tuple(e for e in allow if e.expires is None or e.expires >= today)
+    warnings = tuple(f"{e.where}: expired on {e.expires}, no longer applied (reason was: {e.reason})"
+                     for e in allow if e not in active)
+    return Config(root=root, source=path, allow=active, rules=RULES + rules, warnings=warnings,
+                  **settings)
 
 
-def _read_table(path: str) -> dict[str, Any]:
-    try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read: {e.strerror}") from e
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: invalid TOML: {e}") from e
-    if os.path.basename(path) == "pyproject.toml":
-        section = data.get("tool", {}).get("keyguard", {})
-        return section if isinstance(section, dict) else {}
-    return data
+def _settings(table: dict[str, Any], label: str, problems: list[str]) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    if "max-file-size" in table:
+        try:
+            settings["max_file_size"] = parse_size(str(table["max-file-size"]))
+        except ValueError as e:
+            problems.append(f"{label}: 'max-file-size': {e}")
+    grade = table.get("blocking-confidence", "medium")
+    if grade in ("low", "medium", "high"):
+        settings["block_at"] = Confidence.parse(grade)
+    else:
+        problems.append(f"{label}: 'blocking-confidence' must be low, medium or high, not {grade!r}")
+    baseline = table.get("baseline", DEFAULT_BASELINE)
+    if isinstance(baseline, str) and baseline:
+        settings["baseline"] = baseline
+    else:
+        problems.append(f"{label}: 'baseline' must be a path relative to the repository root")
+    markers = table.get("allow-markers", [])
+    if isinstance(markers, list) and all(m in OTHER_MARKERS for m in markers):
+        settings["markers"] = (INLINE_MARKER, *markers)
+    else:
+        problems.append(f"{label}: 'allow-markers' may list {', '.join(map(repr, OTHER_MARKERS))}")
+    return settings
 
 
-def _allow_entry(entry: object, where: str) -> AllowEntry:
-    if not isinstance(entry, dict):
-        raise ConfigError(f"{where}: must be a table")
-    _check_keys(entry, _ALLOW_KEYS, where)
-    reason, paths = entry.get("reason"), entry.get("paths")
-    if not isinstance(reason, str) or not reason.strip():
-        raise ConfigError(f"{where}: 'reason' is required: say why these findings are allowed")
-    if not isinstance(paths, list) or not paths or not all(isinstance(p, str) for p in paths):
-        raise ConfigError(f"{where}: 'paths' must be a non-empty list of gitignore-style patterns")
-    spec = pathspec.GitIgnoreSpec.from_lines(paths)
-    return AllowEntry(paths=tuple(paths), reason=reason, spec=spec)
+def _allow(entries: object, label: str, problems: list[str]) -> tuple[AllowEntry, ...]:
+    parsed = []
+    for number, raw in enumerate(_tables(entries, "allow", label, problems), 1):
+        where = f"{label}: [[allow]] #{number}"
+        _check_keys(raw, ALLOW_KEYS, where, problems)
+        entry = parse_allow(raw, where, problems)
+        if entry is not None:
+            parsed.append(entry)
+    return tuple(parsed)
 
 
-def _check_keys(table: dict[str, Any], known: tuple[str, ...], where: str) -> None:
+def _rules(entries: object, label: str, problems: list[str]) -> tuple[Rule, ...]:
+    taken = {rule.id for rule in RULES}
+    parsed = []
+    for number, raw in enumerate(_tables(entries, "rules", label, problems), 1):
+        where = f"{label}: [[rules]] #{number}"
+        _check_keys(raw, RULE_KEYS, where, problems)
+        rule = parse_rule(raw, where, taken, problems)
+        if rule is not None:
+            parsed.append(rule)
+            taken.add(rule.id)
+    return tuple(parsed)
+
+
+def _tables(value: object, key: str, label: str, problems: list[str]) -> list[dict[str, Any]]:
+    if isinstance(value, list) and all(isinstance(v, dict) for v in value):
+        return value
+    problems.append(f"{label}: '{key}' must be an array of tables ([[{key}]])")
+    return []
+
+
+def _check_keys(table: dict[str, Any], known: tuple[str, ...], where: str, problems: list[str]) -> None:
     for key in table:
         if key not in known:
             close = difflib.get_close_matches(key, known, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(known)})"
-            raise ConfigError(f"{where}: unknown key '{key}'{hint}")
+            problems.append(f"{where}: unknown key '{key}'{hint}")
+
+
+def parse_size(text: str) -> int:
+    """`10M`, `500k`, `1048576`: bytes."""
+    match = _SIZE.fullmatch(text.strip())
+    if not match or int(match[1]) <= 0:
+        raise ValueError(f"not a size: {text!r} (examples: 500k, 10M, 1048576)")
+    return int(match[1]) * _UNITS[(match[2] or "").lower()[:1]]
+
+
+def _label(path: str) -> str:
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
+
+
+def _read_table(path: str, label: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as e:
+        raise ConfigError(f"{label}: cannot read: {e.strerror}") from e
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{label}: invalid TOML: {e}") from e
+    if os.path.basename(path) == "pyproject.toml":
+        section = data.get("tool", {}).get("keyguard", {})
+        return section if isinstance(section, dict) else {}
+    return data
 
 
 def _has_tool_section(pyproject: str) -> bool:

@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 from itertools import groupby
 
 from keyguard import git
-from keyguard.detect import Rule
 from keyguard.detect.hexkey import is_checksum_file
-from keyguard.model import Blob, Finding, ScanResult, Skipped
+from keyguard.model import Blob, Finding, ScanResult, Skipped, Suppressed
 from keyguard.scan import Policy, candidates_in, findings_at
 from keyguard.sources.history import (
     Appearance,
@@ -32,7 +31,7 @@ class _Collector:
     """The earliest finding per rule, path and secret."""
 
     best: dict[Key, tuple[int, Finding]] = field(default_factory=dict)
-    suppressed: set[Key] = field(default_factory=set)
+    suppressed: dict[Key, Suppressed] = field(default_factory=dict)
     skipped: list[Skipped] = field(default_factory=list)
     scanned: int = 0
 
@@ -43,8 +42,8 @@ class _Collector:
                 self.best[key] = (order, finding)
 
 
-def scan_history(revisions: Sequence[str], filters: Sequence[str], rules: Sequence[Rule],
-                 policy: Policy, max_size: int, cwd: str | None = None) -> ScanResult:
+def scan_history(revisions: Sequence[str], filters: Sequence[str], policy: Policy, max_size: int,
+                 cwd: str | None = None) -> ScanResult:
     plan = plan_history(revisions, filters, cwd)
     found = _Collector()
     with git.ObjectReader(cwd) as objects:
@@ -52,19 +51,20 @@ def scan_history(revisions: Sequence[str], filters: Sequence[str], rules: Sequen
             text = _blob_text(objects, sha, appearances[0].path, max_size, found)
             if text is not None:
                 found.scanned += 1
-                _scan_blob(text, appearances, rules, policy, found)
-        earlier = _earlier_secrets(objects, plan.earlier, rules, policy, max_size)
+                _scan_blob(text, appearances, policy, found)
+        earlier = _earlier_secrets(objects, plan.earlier, policy, max_size)
         for commit, message in commit_messages(revisions, filters, cwd):
             order, origin = plan.commits[commit]
-            _scan_blob(message, [Appearance(COMMIT_MESSAGE, order, origin)], rules, policy, found)
+            _scan_blob(message, [Appearance(COMMIT_MESSAGE, order, origin)], policy, found)
         if not revisions:
             for origin, message in annotated_tags(objects, cwd):
                 appearance = Appearance(f"{TAG_MESSAGE} {origin.commit}", len(plan.commits), origin)
-                _scan_blob(message, [appearance], rules, policy, found)
+                _scan_blob(message, [appearance], policy, found)
     _follow_renames(found.best, plan.renames)
     findings = tuple(f for key, (_, f) in found.best.items() if key not in earlier)
+    suppressed = tuple(s for key, s in found.suppressed.items() if key not in found.best)
     return ScanResult(findings=findings, scanned=found.scanned, skipped=tuple(found.skipped),
-                      suppressed=len(found.suppressed - set(found.best)), unit="file version")
+                      suppressed=suppressed, unit="file version")
 
 
 def _follow_renames(best: dict[Key, tuple[int, Finding]], renames: dict[tuple[str, str], str]) -> None:
@@ -90,21 +90,22 @@ def _blob_text(objects: git.ObjectReader, sha: str, path: str, max_size: int,
     return decode_text(data)
 
 
-def _scan_blob(text: str, appearances: list[Appearance], rules: Sequence[Rule], policy: Policy,
-               found: _Collector) -> None:
+def _scan_blob(text: str, appearances: list[Appearance], policy: Policy, found: _Collector) -> None:
     """Detect once per kind of path (lockfiles are judged differently), then place findings."""
     by_kind = sorted(appearances, key=lambda a: is_checksum_file(a.path))
     for _, group in groupby(by_kind, key=lambda a: is_checksum_file(a.path)):
         places = list(group)
-        candidates = candidates_in(Blob(path=places[0].path, text=text), rules, policy)
+        candidates = candidates_in(Blob(path=places[0].path, text=text), policy)
         for place in places:
-            kept, _ = findings_at(place.path, text, candidates, policy, place.origin)
+            kept, dropped = findings_at(place.path, text, candidates, policy, place.origin)
             found.add(place.order, kept)
-            found.suppressed.update((c.rule_id, place.path, c.secret) for c in candidates)
+            for item in dropped:
+                key = (item.finding.rule_id, item.finding.path, item.finding.secret)
+                found.suppressed.setdefault(key, item)
 
 
-def _earlier_secrets(objects: git.ObjectReader, earlier: dict[str, set[str]], rules: Sequence[Rule],
-                     policy: Policy, max_size: int) -> set[Key]:
+def _earlier_secrets(objects: git.ObjectReader, earlier: dict[str, set[str]], policy: Policy,
+                     max_size: int) -> set[Key]:
     """Secrets already in the versions a range starts from: committed before, not new here."""
     keys: set[Key] = set()
     for sha, paths in earlier.items():
@@ -114,5 +115,5 @@ def _earlier_secrets(objects: git.ObjectReader, earlier: dict[str, set[str]], ru
             continue
         for path in paths:
             keys.update((c.rule_id, path, c.secret)
-                        for c in candidates_in(Blob(path=path, text=text), rules, policy))
+                        for c in candidates_in(Blob(path=path, text=text), policy))
     return keys

@@ -91,12 +91,18 @@ class ScanError:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Suppressed:
+    finding: Finding
+    why: str  # the inline marker, the allowlist entry and its reason, or the baseline entry
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ScanResult:
     findings: tuple[Finding, ...]
     scanned: int
     skipped: tuple[Skipped, ...] = ()
     errors: tuple[ScanError, ...] = ()
-    suppressed: int = 0  # allowlisted findings
+    suppressed: tuple[Suppressed, ...] = ()
     seconds: float = 0.0
     unit: str = "file"  # what `scanned` counts: files, or file versions (blobs) in history
 

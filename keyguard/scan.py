@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from keyguard.baseline import Baseline
 from keyguard.config import Config
-from keyguard.detect import Rule, detect
+from keyguard.detect import detect
 from keyguard.model import (
     Blob,
     Candidate,
@@ -17,24 +18,24 @@ from keyguard.model import (
     ScanError,
     ScanResult,
     Skipped,
+    Suppressed,
 )
-
-INLINE_ALLOW = "keyguard:allow"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Policy:
     config: Config
     report_at: Confidence = Confidence.MEDIUM  # --min-confidence: what is shown
-    base: str = "."  # the directory finding paths are relative to
+    base: str = "."  # the directory blob paths are relative to
+    baseline: Baseline = field(default_factory=dict)
 
 
-def scan_items(items: Iterable[Blob | Skipped | ScanError], rules: Sequence[Rule],
-               policy: Policy) -> ScanResult:
+def scan_items(items: Iterable[Blob | Skipped | ScanError], policy: Policy) -> ScanResult:
     findings: list[Finding] = []
+    suppressed: list[Suppressed] = []
     skipped: list[Skipped] = []
     errors: list[ScanError] = []
-    scanned = suppressed = 0
+    scanned = 0
     for item in items:
         if isinstance(item, Skipped):
             skipped.append(item)
@@ -42,35 +43,60 @@ def scan_items(items: Iterable[Blob | Skipped | ScanError], rules: Sequence[Rule
             errors.append(item)
         else:
             scanned += 1
-            kept, dropped = _findings(item, rules, policy)
+            kept, dropped = findings_at(item.path, item.text, candidates_in(item, policy), policy)
             findings.extend(kept)
-            suppressed += dropped
+            suppressed.extend(dropped)
     return ScanResult(findings=tuple(findings), scanned=scanned, skipped=tuple(skipped),
-                      errors=tuple(errors), suppressed=suppressed)
+                      errors=tuple(errors), suppressed=tuple(suppressed))
 
 
-def _findings(blob: Blob, rules: Sequence[Rule], policy: Policy) -> tuple[list[Finding], int]:
-    return findings_at(blob.path, blob.text, candidates_in(blob, rules, policy), policy)
-
-
-def candidates_in(blob: Blob, rules: Sequence[Rule], policy: Policy) -> list[Candidate]:
+def candidates_in(blob: Blob, policy: Policy) -> list[Candidate]:
     """What detection reports at the asked confidence, on the lines that count."""
-    return [c for c in detect(blob, rules) if c.confidence >= policy.report_at
+    return [c for c in detect(blob, policy.config.rules) if c.confidence >= policy.report_at
             and (blob.only_lines is None or c.line in blob.only_lines)]
 
 
 def findings_at(path: str, text: str, candidates: Sequence[Candidate], policy: Policy,
-                origin: Origin | None = None) -> tuple[list[Finding], int]:
-    """Candidates of a blob found at `path`: allowlists applied. Returns kept and suppressed."""
-    lines = text.split("\n") if candidates else []
-    allowed_path = policy.config.allows_path(os.path.join(policy.base, path)) if candidates else False
+                origin: Origin | None = None) -> tuple[list[Finding], list[Suppressed]]:
+    """Candidates of a blob found at `path`, as findings: kept, and suppressed with the reason."""
+    if not candidates:
+        return [], []
+    lines = text.split("\n")
+    shown_path = repository_path(policy.base, path, policy.config.root)
     kept: list[Finding] = []
+    suppressed: list[Suppressed] = []
     for candidate in candidates:
-        if allowed_path or INLINE_ALLOW in lines[candidate.line - 1]:
-            continue
-        kept.append(Finding(rule_id=candidate.rule_id, path=path, secret=candidate.secret,
-                            line=candidate.line, column=candidate.column,
-                            confidence=candidate.confidence,
-                            blocking=candidate.confidence >= policy.config.block_at,
-                            signals=candidate.signals, label=candidate.label, origin=origin))
-    return kept, len(candidates) - len(kept)
+        finding = Finding(rule_id=candidate.rule_id, path=shown_path, secret=candidate.secret,
+                          line=candidate.line, column=candidate.column,
+                          confidence=candidate.confidence,
+                          blocking=candidate.confidence >= policy.config.block_at,
+                          signals=candidate.signals, label=candidate.label, origin=origin)
+        why = suppression(finding, lines[candidate.line - 1], policy)
+        if why is None:
+            kept.append(finding)
+        else:
+            suppressed.append(Suppressed(finding=finding, why=why))
+    return kept, suppressed
+
+
+def suppression(finding: Finding, line: str, policy: Policy) -> str | None:
+    """Why a finding is not reported: an inline marker, an [[allow]] entry, the baseline."""
+    marker = next((m for m in policy.config.markers if m in line), None)
+    if marker is not None:
+        return f"inline {marker}"
+    entry = next((e for e in policy.config.allow if e.covers(finding, line)), None)
+    if entry is not None:
+        return f"{entry.where}: {entry.reason}"
+    accepted = policy.baseline.get(finding.fingerprint)
+    if accepted is not None:
+        return f"baseline ({accepted.status}): {accepted.reason}"
+    return None
+
+
+def repository_path(base: str, path: str, root: str) -> str:
+    """Paths inside the repository are given from its root, so fingerprints, allowlists and
+    baselines agree whatever directory keyguard ran in; others are kept as they were given."""
+    relative = os.path.relpath(os.path.join(base, path), root)
+    if relative == ".." or relative.startswith(".." + os.sep):
+        return path
+    return relative.replace(os.sep, "/")

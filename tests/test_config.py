@@ -1,46 +1,59 @@
-from __future__ import annotations
+"""Configuration: where it is found, what it holds, and how each mistake is reported."""
 
-import subprocess
-from collections.abc import Callable
-from pathlib import Path
+from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Run
+from tests.conftest import Repo, fake_key
 
-Keyguard = Callable[..., Run]
+KEY = fake_key("config")
 
 
 @pytest.fixture
-def repo(tmp_path: Path, key: str) -> Path:
-    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
-    (tmp_path / "fixtures").mkdir()
-    (tmp_path / "fixtures" / "fake.env").write_text(f"IMIN_API_KEY={key}\n")
-    (tmp_path / "src").mkdir()
-    (tmp_path / "src" / "app.py").write_text("print('hello')\n")
-    return tmp_path
+def project(repo: Repo) -> Repo:
+    repo.write("fixtures/fake.env", f"IMIN_API_KEY={KEY}\n")
+    repo.write("src/app.py", "print('hello')\n")
+    return repo
 
 
-def test_allowlisted_path_does_not_block_from_any_directory(
-        keyguard: Keyguard, repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (repo / ".keyguard.toml").write_text('[[allow]]\npaths = ["fixtures/"]\nreason = "fake keys"\n')
-    monkeypatch.chdir(repo / "src")
-    run = keyguard("scan", repo)
-    assert run.code == 0 and "1 allowlisted" in run.out
+def test_found_from_the_repository_root_whatever_the_directory(project: Repo) -> None:
+    project.write(".keyguard.toml", '[[allow]]\npaths = ["fixtures/"]\nreason = "fake keys"\n')
+    sub = Repo.__new__(Repo)
+    sub.path = project.path / "src"
+    run = sub.keyguard("scan", str(project.path))
+    assert run.code == 0 and "1 suppressed" in run.out
+    assert project.keyguard("scan", "fixtures", "--show-suppressed").out.count(
+        "by .keyguard.toml: [[allow]] #1: fake keys") == 1
 
 
-def test_pyproject_section_is_read(keyguard: Keyguard, repo: Path,
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    (repo / "pyproject.toml").write_text(
-        '[project]\nname = "x"\n\n[[tool.keyguard.allow]]\npaths = ["*.env"]\nreason = "fake"\n')
-    monkeypatch.chdir(repo)
-    assert keyguard("scan", ".").code == 0
+def test_pyproject_section(project: Repo) -> None:
+    project.write("pyproject.toml",
+                  '[project]\nname = "x"\n\n[[tool.keyguard.allow]]\npaths = ["*.env"]\nreason = "fake"\n')
+    assert project.keyguard("scan").code == 0
 
 
-def test_inline_allow_marker(keyguard: Keyguard, tmp_path: Path, key: str) -> None:
-    (tmp_path / "a.py").write_text(f'KEY = "{key}"  # keyguard:allow test data\n')
-    run = keyguard("scan", tmp_path)
-    assert run.code == 0 and "1 allowlisted" in run.out
+def test_found_in_a_worktree_and_a_submodule(project: Repo, tmp_path) -> None:
+    project.write(".keyguard.toml", '[[allow]]\npaths = ["fixtures/"]\nreason = "fake keys"\n')
+    project.stage()
+    project.commit("base")
+    worktree = tmp_path / "worktree"
+    project.git("worktree", "add", "-q", str(worktree))
+    in_worktree = Repo.__new__(Repo)
+    in_worktree.path = worktree / "src"
+    assert in_worktree.keyguard("scan", "..").code == 0  # .git is a file in a worktree
+    outer = Repo(tmp_path / "outer")
+    outer.git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(project.path), "sub")
+    in_submodule = Repo.__new__(Repo)
+    in_submodule.path = outer.path / "sub" / "src"
+    assert in_submodule.keyguard("scan", "..").code == 0
+
+
+def test_config_option_overrides(project: Repo) -> None:
+    project.write("other.toml", '[[allow]]\npaths = ["fixtures/**"]\nreason = "fake keys"\n')
+    assert project.keyguard("scan").code == 1
+    assert project.keyguard("scan", "--config", "other.toml").code == 0
+    missing = project.keyguard("scan", "--config", "missing.toml")
+    assert missing.code == 2 and "--config" in missing.err
 
 
 @pytest.mark.parametrize(
@@ -49,24 +62,48 @@ def test_inline_allow_marker(keyguard: Keyguard, tmp_path: Path, key: str) -> No
         ('[[allow]]\npahts = ["x"]\nreason = "r"\n',
          ".keyguard.toml: [[allow]] #1: unknown key 'pahts' (did you mean 'paths'?)"),
         ('[[allow]]\npaths = ["x"]\n', ".keyguard.toml: [[allow]] #1: 'reason' is required"),
-        ('[[allow]]\npaths = "x"\nreason = "r"\n', "[[allow]] #1: 'paths' must be a non-empty list"),
-        ("max-file-size = -1\n", "'max-file-size' must be a positive number"),
+        ('[[allow]]\npaths = "x"\nreason = "r"\n',
+         ".keyguard.toml: [[allow]] #1: 'paths' must be a non-empty list of strings"),
+        ('[[allow]]\nregexes = ["(unclosed"]\nreason = "r"\n',
+         ".keyguard.toml: [[allow]] #1: 'regexes': invalid regex '(unclosed': missing )"),
+        ('[[allow]]\nregexes = ["(?<=x)y"]\nreason = "r"\n', "no look-around"),
+        ('[[allow]]\nsecrets = ["' + KEY + '"]\nreason = "r"\n',
+         "'secrets' holds hashes, never keys"),
+        ('[[allow]]\npaths = ["x"]\nexpires = "soon"\nreason = "r"\n',
+         "[[allow]] #1: 'expires' must be a date like 2027-01-31"),
+        ('[[allow]]\nreason = "r"\n', "[[allow]] #1: needs at least one of paths, regexes"),
+        ("max-file-size = -1\n", "'max-file-size': not a size"),
+        ("blocking-confidence = 'severe'\n", "'blocking-confidence' must be low, medium or high"),
         ("allow = [\n", ".keyguard.toml: invalid TOML"),
         ("max_file_size = 1\n", "unknown key 'max_file_size' (did you mean 'max-file-size'?)"),
+        ("allow-markers = ['nosec']\n", "'allow-markers' may list 'gitleaks:allow'"),
+        ('[[rules]]\nid = "x-api-key"\nregex = "k=(\\\\w+)"\n', "[[rules]] #1: 'id' 'x-api-key' is already a rule"),
+        ('[[rules]]\nid = "acme"\nregex = "acme_(?P<secret>[a-z0-9]{20})"\nexamples = ["acme_short"]\n',
+         "[[rules]] #1: example does not match: 'acme_short'"),
+        ('[[rules]]\nid = "acme"\nregex = "acme_(?P<secret>[a-z0-9]{5})"\ncounterexamples = ["acme_12345"]\n',
+         "[[rules]] #1: counterexample matches: 'acme_12345'"),
     ],
 )
-def test_invalid_config_is_exit_3_with_a_precise_message(
-        keyguard: Keyguard, repo: Path, monkeypatch: pytest.MonkeyPatch,
-        content: str, message: str) -> None:
-    (repo / ".keyguard.toml").write_text(content)
-    monkeypatch.chdir(repo)
-    run = keyguard("scan", ".")
-    assert run.code == 3 and message in run.err
-    assert len(run.err.strip().splitlines()) == 1 and "Traceback" not in run.err
+def test_each_mistake_is_exit_3_with_file_entry_and_key(project: Repo, content: str, message: str) -> None:
+    project.write(".keyguard.toml", content)
+    for command in (["config", "check"], ["scan"], ["staged"], ["history"]):
+        run = project.keyguard(*command)
+        assert run.code == 3 and message in run.err, (command, run.err)
+        assert "Traceback" not in run.err
 
 
-def test_config_option_overrides(keyguard: Keyguard, repo: Path, tmp_path: Path) -> None:
-    other = repo / "other.toml"
-    other.write_text('[[allow]]\npaths = ["fixtures/**"]\nreason = "fake keys"\n')
-    assert keyguard("scan", repo, "--config", other).code == 0
-    assert keyguard("scan", repo, "--config", repo / "missing.toml").code == 2
+def test_every_problem_is_reported_not_just_the_first(project: Repo) -> None:
+    project.write(".keyguard.toml", '[[allow]]\npahts = ["x"]\n\n[[allow]]\npaths = 3\nreason = "r"\n')
+    run = project.keyguard("config", "check")
+    assert run.code == 3
+    assert "#1: unknown key 'pahts'" in run.err and "#1: 'reason' is required" in run.err
+    assert "#2: 'paths' must be" in run.err
+    assert all(line.startswith("keyguard: .keyguard.toml: ") for line in run.err.splitlines())
+
+
+def test_config_check_on_a_valid_config(project: Repo) -> None:
+    project.write(".keyguard.toml", '[[allow]]\npaths = ["fixtures/"]\nreason = "fake keys"\n\n'
+                  '[[rules]]\nid = "acme"\nregex = "acme_(?P<secret>[a-z0-9]{20})"\n'
+                  'examples = ["acme_0123456789abcdefghij"]\n')
+    run = project.keyguard("config", "check")
+    assert run.code == 0 and "valid (1 allow entries, 1 custom rules)" in run.out

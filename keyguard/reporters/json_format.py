@@ -14,7 +14,7 @@ SCHEMA_VERSION = 1
 
 
 def render(result: ScanResult, options: ReportOptions) -> str:
-    ordered = sorted(result.findings, key=lambda f: (f.path, f.line, f.column, f.rule_id))
+    ordered = sorted(result.findings, key=_order)
     document = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "keyguard", "version": __version__},
@@ -24,13 +24,19 @@ def render(result: ScanResult, options: ReportOptions) -> str:
             "files_skipped": len(result.skipped),
             "findings": len(result.findings),
             "blocking": len(result.blocking),
-            "allowlisted": result.suppressed,
+            "suppressed": len(result.suppressed),
         },
         "findings": [_finding(f, options) for f in ordered],
+        "suppressed": [{**_finding(s.finding, options), "suppressed_by": s.why}
+                       for s in sorted(result.suppressed, key=lambda s: _order(s.finding))],
         "skipped": [{"path": neutralise(s.path), "reason": s.reason} for s in result.skipped],
         "errors": [{"path": neutralise(e.path), "message": e.message} for e in result.errors],
     }
     return json.dumps(document, indent=2) + "\n"
+
+
+def _order(finding: Finding) -> tuple[str, int, int, str]:
+    return finding.path, finding.line, finding.column, finding.rule_id
 
 
 def _finding(finding: Finding, options: ReportOptions) -> dict[str, Any]:

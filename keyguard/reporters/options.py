@@ -13,6 +13,7 @@ class ReportOptions:
     explain: bool = False
     color: bool = False
     verbose: bool = False
+    show_suppressed: bool = False
 
 
 def shown_secret(finding: Finding, options: ReportOptions) -> str:

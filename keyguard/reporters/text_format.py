@@ -7,14 +7,14 @@ from itertools import groupby
 
 import click
 
-from keyguard.model import Confidence, Finding, Origin, ScanResult
+from keyguard.model import Confidence, Finding, Origin, ScanResult, Suppressed
 from keyguard.reporters.options import ReportOptions, shown_secret
 from keyguard.terminal import neutralise
 
 _COLORS = {Confidence.HIGH: "red", Confidence.MEDIUM: "yellow", Confidence.LOW: "blue"}
 FIX_BLOCKING = (
-    "move the key to an environment variable (e.g. IMIN_API_KEY) and rotate it; "
-    "not a key? add keyguard:allow to the line"
+    "move the key to an environment variable (e.g. IMIN_API_KEY) and rotate it; not a key? "
+    "keyguard allow {fingerprint} --reason '...'"
 )
 FIX_LOW = "not blocking (low confidence): check it is not a key"
 FIX_PUBLIC = "a public key from the imin documentation, not a credential"
@@ -26,6 +26,8 @@ def render(result: ScanResult, options: ReportOptions) -> str:
     for _, group in groupby(ordered, key=lambda f: f.path):
         lines.extend(line for finding in group for line in _finding_lines(finding, options))
         lines.append("")
+    if options.show_suppressed:
+        lines.extend(_suppressed_line(s, options) for s in result.suppressed)
     if options.verbose:
         lines.extend(f"skipped {neutralise(s.path)}: {s.reason}" for s in result.skipped)
     lines.append(summary(result))
@@ -48,6 +50,13 @@ def _finding_lines(finding: Finding, options: ReportOptions) -> list[str]:
     return lines
 
 
+def _suppressed_line(item: Suppressed, options: ReportOptions) -> str:
+    finding = item.finding
+    return (f"suppressed {neutralise(finding.path)}:{finding.line}:{finding.column}  "
+            f"{finding.rule_id} ({finding.confidence.label})  "
+            f"{neutralise(shown_secret(finding, options))}  by {neutralise(item.why)}")
+
+
 def _origin(origin: Origin) -> str:
     name = origin.commit if origin.kind == "tag" else origin.commit[:12]
     return f"{origin.kind} {name} by {origin.author} <{origin.email}> on {origin.date}"
@@ -56,7 +65,7 @@ def _origin(origin: Origin) -> str:
 def _fix(finding: Finding) -> str:
     if finding.label is not None:
         return FIX_PUBLIC
-    return FIX_BLOCKING if finding.blocking else FIX_LOW
+    return FIX_BLOCKING.format(fingerprint=finding.fingerprint) if finding.blocking else FIX_LOW
 
 
 def summary(result: ScanResult) -> str:
@@ -72,7 +81,7 @@ def summary(result: ScanResult) -> str:
     if result.skipped:
         parts.append(f"{len(result.skipped)} skipped (--verbose lists them)")
     if result.suppressed:
-        parts.append(f"{result.suppressed} allowlisted")
+        parts.append(f"{len(result.suppressed)} suppressed (--show-suppressed lists them)")
     if result.errors:
         parts.append(f"scan incomplete: {_count(len(result.errors), 'path')} could not be read")
     parts.append(f"{result.seconds:.2f} s")

@@ -1,0 +1,113 @@
+"""[[allow]] entries: what each one suppresses, and why. Criteria of one entry must all hold."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import pathspec
+
+from keyguard.detect.linear import compile_linear
+from keyguard.model import Finding
+
+ALLOW_KEYS = ("paths", "regexes", "regex-target", "secrets", "commits", "rules", "expires", "reason")
+_MATCHERS = ("paths", "regexes", "secrets", "commits")
+_SHA256 = re.compile(r"sha256:([0-9a-f]{64})")
+_COMMIT = re.compile(r"[0-9a-f]{7,64}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AllowEntry:
+    where: str  # `.keyguard.toml: [[allow]] #2`, for messages
+    reason: str
+    paths: pathspec.GitIgnoreSpec | None = field(default=None, repr=False)
+    regexes: tuple[Any, ...] = field(default=(), repr=False)
+    on_line: bool = False  # regexes match the whole line, not the secret
+    secrets: frozenset[str] = frozenset()
+    commits: tuple[str, ...] = ()
+    rules: frozenset[str] | None = None
+    expires: datetime.date | None = None
+
+    def covers(self, finding: Finding, line: str) -> bool:
+        if self.rules is not None and finding.rule_id not in self.rules:
+            return False
+        if self.paths is not None and not self.paths.match_file(finding.path):
+            return False
+        target = line if self.on_line else finding.secret
+        if self.regexes and not any(r.search(target) for r in self.regexes):
+            return False
+        if self.secrets and finding.secret_sha256[7:] not in self.secrets:
+            return False
+        commit = finding.origin.commit if finding.origin else ""
+        return not self.commits or any(commit.startswith(c) for c in self.commits)
+
+
+def parse_allow(raw: dict[str, Any], where: str, problems: list[str]) -> AllowEntry | None:
+    """One [[allow]] table, or None with the reasons appended to `problems`."""
+    before = len(problems)
+    reason = raw.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        problems.append(f"{where}: 'reason' is required: say why these findings are allowed")
+    if not any(key in raw for key in _MATCHERS):
+        problems.append(f"{where}: needs at least one of {', '.join(_MATCHERS)}")
+    paths = _strings(raw, "paths", where, problems)
+    regexes = tuple(_regex(p, where, problems) for p in _strings(raw, "regexes", where, problems))
+    target = raw.get("regex-target", "secret")
+    if target not in ("secret", "line"):
+        problems.append(f"{where}: 'regex-target' must be \"secret\" or \"line\", not {target!r}")
+    secrets = _secrets(_strings(raw, "secrets", where, problems), where, problems)
+    commits = _strings(raw, "commits", where, problems)
+    for commit in commits:
+        if not _COMMIT.fullmatch(commit):
+            problems.append(f"{where}: 'commits': {commit!r} is not a commit id (7+ hex digits)")
+    rules = _strings(raw, "rules", where, problems) if "rules" in raw else None
+    expires = _date(raw.get("expires"), where, problems)
+    if len(problems) > before:
+        return None
+    return AllowEntry(where=where, reason=str(reason).strip(),
+                      paths=pathspec.GitIgnoreSpec.from_lines(paths) if paths else None,
+                      regexes=regexes, on_line=target == "line", secrets=frozenset(secrets),
+                      commits=tuple(commits), rules=frozenset(rules) if rules is not None else None,
+                      expires=expires)
+
+
+def _strings(raw: dict[str, Any], key: str, where: str, problems: list[str]) -> list[str]:
+    value = raw.get(key, [])
+    if isinstance(value, list) and all(isinstance(v, str) for v in value) and (value or key not in raw):
+        return value
+    problems.append(f"{where}: '{key}' must be a non-empty list of strings")
+    return []
+
+
+def _regex(pattern: str, where: str, problems: list[str]) -> Any:
+    try:
+        return compile_linear(pattern)
+    except ValueError as e:
+        problems.append(f"{where}: 'regexes': invalid regex {pattern!r}: {e}")
+        return None
+
+
+def _secrets(values: list[str], where: str, problems: list[str]) -> list[str]:
+    digests = []
+    for value in values:
+        match = _SHA256.fullmatch(value)
+        if match:
+            digests.append(match[1])
+        else:
+            problems.append(f"{where}: 'secrets' holds hashes, never keys: expected "
+                            "'sha256:<64 hex digits>' (each finding's secret_sha256 in the JSON report)")
+    return digests
+
+
+def _date(value: object, where: str, problems: list[str]) -> datetime.date | None:
+    if value is None or (isinstance(value, datetime.date) and not isinstance(value, datetime.datetime)):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            pass
+    problems.append(f"{where}: 'expires' must be a date like 2027-01-31, not {value!r}")
+    return None

@@ -1,0 +1,143 @@
+"""What every command shares: options, configuration and baseline loading, reporting, exit codes."""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from keyguard.baseline import Baseline, load_baseline
+from keyguard.config import Config, find_config, load_config, parse_size
+from keyguard.errors import UsageError
+from keyguard.model import Confidence, ScanResult
+from keyguard.reporters import FORMATS, ReportOptions
+from keyguard.scan import Policy
+from keyguard.terminal import neutralise
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 4, 5, 130
+
+
+def error(message: str) -> None:
+    click.echo(f"keyguard: {message}", err=True)
+
+
+def config_options(command: Callable[..., int]) -> Callable[..., int]:
+    options = [
+        click.option("--config", "config_path", type=click.Path(dir_okay=False),
+                     help="Configuration file (default: .keyguard.toml or pyproject.toml "
+                          "at the repository root)."),
+        click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False),
+                     help="Baseline file (default: .keyguard-baseline.json at the repository root, "
+                          "or the config's 'baseline')."),
+    ]
+    return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
+
+
+def report_options(command: Callable[..., int]) -> Callable[..., int]:
+    """Options shared by every command that reports findings."""
+    options = [
+        click.option("--format", "format_name", type=click.Choice(sorted(FORMATS)),
+                     default="text", show_default=True, help="Report format."),
+        click.option("--output", "-o", type=click.Path(dir_okay=False),
+                     help="Write the report to this file (atomically) instead of stdout."),
+        click.option("--min-confidence", type=click.Choice(["low", "medium", "high"]),
+                     default="medium", show_default=True,
+                     help="Report findings at or above this confidence (blocking: medium and "
+                          "high, or the config's blocking-confidence)."),
+        click.option("--show-secrets", is_flag=True, help="Print keys in full (default: redacted)."),
+        click.option("--show-suppressed", is_flag=True,
+                     help="Also list findings that allowlists, markers or the baseline suppressed."),
+        click.option("--explain", is_flag=True, help="Show the signals behind each finding."),
+        click.option("--quiet", "-q", is_flag=True, help="Print nothing when nothing is found."),
+        click.option("--verbose", "-v", is_flag=True, help="List skipped files."),
+        click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR set)."),
+    ]
+    return config_options(functools.reduce(lambda cmd, option: option(cmd), reversed(options), command))
+
+
+def load_configuration(config_path: str | None) -> Config:
+    """The config for the repository the current directory is in; warnings said on stderr."""
+    root, found = find_config(os.getcwd())
+    if config_path is not None:
+        if not os.path.isfile(config_path):
+            raise UsageError(f"--config: no such file: {config_path!r}")
+        found = config_path
+    config = load_config(found, root, datetime.date.today())
+    for warning in config.warnings:
+        error(f"warning: {neutralise(warning)}")
+    return config
+
+
+def baseline_file(config: Config, baseline_path: str | None) -> str:
+    return baseline_path or os.path.join(config.root, config.baseline)
+
+
+def load_policy(report: dict[str, Any], base: str = ".", config: Config | None = None) -> Policy:
+    config = config or load_configuration(report["config_path"])
+    path = baseline_file(config, report["baseline_path"])
+    if report["baseline_path"] and not os.path.isfile(path):
+        raise UsageError(f"--baseline: no such file: {path!r}")
+    baseline: Baseline = load_baseline(path, os.path.relpath(path))
+    return Policy(config=config, report_at=Confidence.parse(report["min_confidence"]), base=base,
+                  baseline=baseline)
+
+
+def size_option(value: str | None, default: int) -> int:
+    if not value:
+        return default
+    try:
+        return parse_size(value)
+    except ValueError as e:
+        raise UsageError(f"--max-file-size: {e}") from e
+
+
+def finish(result: ScanResult, report: dict[str, Any], named: frozenset[str] = frozenset()) -> int:
+    """Report the result and choose the exit code: incomplete (4) over findings (1)."""
+    for problem in result.errors:
+        error(f"cannot read {neutralise(problem.path)}: {problem.message}")
+    for skipped in result.skipped:
+        if skipped.path in named:  # the user asked for this file by name: say why it was not
+            error(f"skipped {neutralise(skipped.path)}: {skipped.reason}")
+    _emit(result, report)
+    if not result.complete:
+        return EXIT_INCOMPLETE
+    return EXIT_FINDINGS if result.blocking else EXIT_CLEAN
+
+
+def _emit(result: ScanResult, report: dict[str, Any]) -> None:
+    output = report["output"]
+    color = (not report["no_color"] and "NO_COLOR" not in os.environ and output is None
+             and sys.stdout.isatty())
+    options = ReportOptions(show_secrets=report["show_secrets"], explain=report["explain"],
+                            color=color, verbose=report["verbose"],
+                            show_suppressed=report["show_suppressed"])
+    if report["quiet"] and not result.findings and result.complete:
+        return
+    text = FORMATS[report["format_name"]](result, options)
+    if output is None:
+        click.echo(text, nl=False, color=color)
+    else:
+        write_atomically(output, text, mode=0o600)
+
+
+def write_atomically(path: str, text: str, mode: int) -> None:
+    """Readers see the old file or the whole new one, never half of it."""
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".keyguard-", suffix=".tmp")
+    except OSError as e:
+        raise UsageError(f"cannot write {path}: {e.strerror}") from e
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise

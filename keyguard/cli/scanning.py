@@ -1,0 +1,156 @@
+"""Commands that scan: files, the index, history, a push, a CI range."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import click
+
+from keyguard import git
+from keyguard.cli.common import (
+    EXIT_FINDINGS,
+    error,
+    finish,
+    load_policy,
+    report_options,
+    size_option,
+)
+from keyguard.errors import UsageError
+from keyguard.history import scan_history
+from keyguard.model import Blob, ScanError, ScanResult, Skipped
+from keyguard.scan import scan_items
+from keyguard.sources.ci import detect_range, range_revisions
+from keyguard.sources.files import WalkOptions, read_paths, read_stream
+from keyguard.sources.push import RefUpdate, parse_pre_push, push_revisions
+from keyguard.sources.staged import read_staged
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--stdin-name", default="<stdin>", show_default=True,
+              help="Path to report for '-' (standard input).")
+@click.option("--max-file-size", metavar="SIZE",
+              help="Skip files larger than this (e.g. 500k, 10M; default 10M or the config's).")
+@click.option("--follow-symlinks", is_flag=True, help="Follow symlinks found while walking.")
+@click.option("--no-ignore", is_flag=True, help="Scan files that .gitignore excludes too.")
+@report_options
+def scan(paths: tuple[str, ...], stdin_name: str, max_file_size: str | None,
+         follow_symlinks: bool, no_ignore: bool, **report: Any) -> int:
+    """Scan files and directories (default: .); '-' reads standard input.
+
+    Inside a git work tree, files that .gitignore excludes are skipped unless named, and paths
+    are reported from the repository root.
+    """
+    started = time.perf_counter()
+    policy = load_policy(report)
+    walk = WalkOptions(max_file_size=size_option(max_file_size, policy.config.max_file_size),
+                       follow_symlinks=follow_symlinks, use_gitignore=not no_ignore)
+    result = scan_items(_items(paths or (".",), stdin_name, walk), policy)
+    named = frozenset({os.path.normpath(p) for p in paths} | {stdin_name})
+    return finish(_timed(result, started), report, named)
+
+
+def _items(paths: tuple[str, ...], stdin_name: str,
+           walk: WalkOptions) -> Iterator[Blob | Skipped | ScanError]:
+    files = [p for p in paths if p != "-"]
+    if "-" in paths:
+        yield read_stream(sys.stdin.buffer, stdin_name, walk.max_file_size)
+    if files:
+        yield from read_paths(files, walk)
+
+
+def _timed(result: ScanResult, started: float) -> ScanResult:
+    return dataclasses.replace(result, seconds=time.perf_counter() - started)
+
+
+@click.command()
+@click.argument("paths", nargs=-1)
+@report_options
+def staged(paths: tuple[str, ...], **report: Any) -> int:
+    """Scan what the next commit will record (the index): the pre-commit hook.
+
+    Only keys on lines this commit adds or changes block; PATHS limit the scan to those paths.
+    """
+    started = time.perf_counter()
+    root = git.toplevel()
+    policy = load_policy(report, base=root)
+    result = scan_items(read_staged(paths, policy.config.max_file_size), policy)
+    code = finish(_timed(result, started), report)
+    if code == EXIT_FINDINGS:
+        error("commit blocked. Remove the key (see fix above), or skip this check once with "
+              "`git commit --no-verify` (pre-commit: SKIP=keyguard git commit).")
+    return code
+
+
+@click.command()
+@click.argument("revisions", nargs=-1)
+@click.option("--since", metavar="DATE", help="Only commits more recent than DATE (git's formats).")
+@click.option("--until", metavar="DATE", help="Only commits older than DATE.")
+@click.option("--max-file-size", metavar="SIZE", help="Skip file versions larger than this (default 10M).")
+@report_options
+def history(revisions: tuple[str, ...], since: str | None, until: str | None,
+            max_file_size: str | None, **report: Any) -> int:
+    """Scan commits: all refs by default, or REVISIONS such as origin/main..HEAD.
+
+    Each file version is scanned once; each finding names the commit that first brought the
+    secret to that path. Commit messages and annotated tag messages are scanned too.
+    """
+    for revision in revisions:
+        if revision.startswith("-"):
+            raise UsageError(f"not a revision: {revision!r} (options go before revisions)")
+    filters = [f"--since={since}"] * bool(since) + [f"--until={until}"] * bool(until)
+    return _history(list(revisions), filters, max_file_size, report)
+
+
+def _history(revisions: list[str], filters: list[str], max_file_size: str | None,
+             report: dict[str, Any]) -> int:
+    started = time.perf_counter()
+    root = git.toplevel()
+    policy = load_policy(report, base=root)
+    limit = size_option(max_file_size, policy.config.max_file_size)
+    result = scan_history(revisions, filters, policy, limit, cwd=root)
+    return finish(_timed(result, started), report)
+
+
+@click.command("pre-push")
+@click.argument("remote", required=False)
+@click.argument("url", required=False)
+@report_options
+def pre_push(remote: str | None, url: str | None, **report: Any) -> int:
+    """Scan every commit a push would send: the pre-push hook.
+
+    Reads git's pre-push input on stdin, or pre-commit's PRE_COMMIT_FROM_REF and
+    PRE_COMMIT_TO_REF. A new branch sends the commits no remote-tracking ref has.
+    """
+    to_ref = os.environ.get("PRE_COMMIT_TO_REF")
+    if to_ref:
+        from_ref = os.environ.get("PRE_COMMIT_FROM_REF") or None
+        updates = [RefUpdate(to_ref, None if from_ref is None or git.is_null_sha(from_ref) else from_ref)]
+    else:
+        updates = parse_pre_push(sys.stdin.read())
+    revisions = push_revisions(updates)
+    if revisions:
+        code = _history(revisions, [], None, report)
+    else:
+        code = finish(ScanResult(findings=(), scanned=0, unit="commit"), report)
+    if code == EXIT_FINDINGS:
+        error("push blocked. Remove the key from these commits (rewrite them; rotate the key), "
+              "or skip this check once with `git push --no-verify`.")
+    return code
+
+
+@click.command("ci")
+@click.option("--base", metavar="REV", help="Scan the commits since REV (REV..HEAD) instead of "
+              "reading the range from GitHub Actions or GitLab CI.")
+@report_options
+def ci(base: str | None, **report: Any) -> int:
+    """Scan the commits under test in CI: the push, pull request or merge request range."""
+    if report["show_secrets"]:
+        raise UsageError("--show-secrets is refused in CI: keys never go into a build log")
+    ci_range = detect_range(os.environ, base)
+    return _history(range_revisions(ci_range, git.toplevel()), [], None, report)

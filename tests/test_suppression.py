@@ -1,0 +1,204 @@
+"""Allowlists, inline markers, baselines and custom rules: each works, each failure is precise."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+
+import pytest
+
+from tests.conftest import Repo, fake_key
+
+KEY = fake_key("suppress")
+OTHER = fake_key("suppress-other")
+
+
+@pytest.fixture
+def leaky(repo: Repo) -> Repo:
+    repo.write("app/settings.py", f'API_KEY = "{KEY}"\n')
+    repo.write("tests/test_api.py", f'TOKEN = "{OTHER}"\n')
+    return repo
+
+
+def allow(repo: Repo, entry: str) -> None:
+    repo.write(".keyguard.toml", f"[[allow]]\n{entry}\nreason = \"test data\"\n")
+
+
+def blocking_paths(repo: Repo, *args: str) -> set[str]:
+    run = repo.keyguard("scan", "--format", "json", *args)
+    assert run.code in (0, 1), run.err
+    return {f["path"] for f in json.loads(run.out)["findings"] if f["blocking"]}
+
+
+def test_each_allowlist_kind(leaky: Repo) -> None:
+    both = {"app/settings.py", "tests/test_api.py"}
+    assert blocking_paths(leaky) == both
+    allow(leaky, 'paths = ["tests/"]')
+    assert blocking_paths(leaky) == {"app/settings.py"}
+    allow(leaky, f'regexes = ["^{OTHER[:6]}"]')
+    assert blocking_paths(leaky) == {"app/settings.py"}
+    allow(leaky, 'regexes = ["^TOKEN ="]\nregex-target = "line"')
+    assert blocking_paths(leaky) == {"app/settings.py"}
+    allow(leaky, f'secrets = ["sha256:{hashlib.sha256(KEY.encode()).hexdigest()}"]')
+    assert blocking_paths(leaky) == {"tests/test_api.py"}
+    allow(leaky, 'paths = ["**"]\nrules = ["x-api-key"]')  # scoped to another rule
+    assert blocking_paths(leaky) == both
+    allow(leaky, 'paths = ["tests/"]\nregexes = ["^nomatch"]')  # all criteria must hold
+    assert blocking_paths(leaky) == both
+
+
+def test_allowlisted_secret_does_not_hide_another_on_the_same_line(leaky: Repo) -> None:
+    allow(leaky, f'secrets = ["sha256:{hashlib.sha256(KEY.encode()).hexdigest()}"]')
+    leaky.write("app/settings.py", f'API_KEY = "{OTHER}"\n')
+    assert "app/settings.py" in blocking_paths(leaky)
+
+
+def test_expired_entry_stops_applying_and_warns(leaky: Repo) -> None:
+    allow(leaky, 'paths = ["tests/"]\nexpires = 2020-01-01')
+    run = leaky.keyguard("scan")
+    assert run.code == 1 and "tests/test_api.py" in run.out
+    assert "warning: .keyguard.toml: [[allow]] #1: expired on 2020-01-01" in run.err
+    allow(leaky, 'paths = ["tests/"]\nexpires = 2999-01-01')
+    assert "tests/test_api.py" not in leaky.keyguard("scan").out
+
+
+def test_commit_entries_apply_to_history(leaky: Repo) -> None:
+    leaky.stage()
+    commit = leaky.commit("leak")
+    allow(leaky, f'commits = ["{commit[:10]}"]')
+    assert leaky.keyguard("history").code == 0
+    assert leaky.keyguard("scan").code == 1  # files have no commit
+
+
+def test_inline_markers(leaky: Repo) -> None:
+    leaky.write("app/settings.py", f'API_KEY = "{KEY}"  # keyguard:allow: sandbox key\n')
+    leaky.write("tests/test_api.py", f'TOKEN = "{OTHER}"  # gitleaks:allow\n')
+    assert blocking_paths(leaky) == {"tests/test_api.py"}  # other tools' markers are opt-in
+    leaky.write(".keyguard.toml", 'allow-markers = ["gitleaks:allow", "pragma: allowlist secret"]\n')
+    assert blocking_paths(leaky) == set()
+
+
+def test_show_suppressed_says_why(leaky: Repo) -> None:
+    allow(leaky, 'paths = ["tests/"]')
+    run = leaky.keyguard("scan", "--show-suppressed")
+    assert "suppressed tests/test_api.py:1:10  hex32-key (high)" in run.out
+    assert "by .keyguard.toml: [[allow]] #1: test data" in run.out and OTHER not in run.out
+
+
+# Baselines
+
+def baseline_file(repo: Repo) -> dict:
+    return json.loads((repo.path / ".keyguard-baseline.json").read_text())
+
+
+def test_baseline_suppresses_and_survives_moving_lines(leaky: Repo) -> None:
+    assert leaky.keyguard("baseline").code == 0
+    document = baseline_file(leaky)
+    assert document["keyguard_baseline"] == 1
+    assert [e["path"] for e in document["findings"]] == ["app/settings.py", "tests/test_api.py"]
+    text = (leaky.path / ".keyguard-baseline.json").read_text()
+    assert KEY not in text and OTHER not in text and '"line"' not in text
+    assert leaky.keyguard("scan").code == 0
+    leaky.write("app/settings.py", "import os\n" * 50 + f'API_KEY = "{KEY}"\n')  # 50 lines down
+    assert leaky.keyguard("scan").code == 0
+    leaky.write("app/settings.py", "import os\n" * 50 + f'API_KEY = "{fake_key("new")}"\n')
+    run = leaky.keyguard("scan")
+    assert run.code == 1 and "app/settings.py:51:" in run.out  # another key on that line is new
+
+
+def test_baseline_also_applies_to_staged_and_history(leaky: Repo) -> None:
+    assert leaky.keyguard("baseline").code == 0
+    leaky.stage()
+    assert leaky.keyguard("staged").code == 0
+    leaky.commit("baselined")
+    assert leaky.keyguard("history").code == 0
+
+
+def test_baseline_is_written_only_when_asked(leaky: Repo) -> None:
+    assert leaky.keyguard("baseline").code == 0
+    path = leaky.path / ".keyguard-baseline.json"
+    before = (path.read_text(), os.stat(path).st_mtime_ns)
+    time.sleep(0.01)
+    leaky.write("new.env", f"IMIN_TOKEN={fake_key('later')}\n")
+    leaky.stage()
+    for command in (["scan"], ["staged"], ["history"]):
+        leaky.keyguard(*command)
+    assert (path.read_text(), os.stat(path).st_mtime_ns) == before
+    again = leaky.keyguard("baseline")
+    assert again.code == 2 and "--update" in again.err
+
+
+def test_baseline_update_and_prune(leaky: Repo) -> None:
+    assert leaky.keyguard("baseline").code == 0
+    leaky.write("new.env", f"IMIN_TOKEN={fake_key('later')}\n")
+    run = leaky.keyguard("baseline", "--update")
+    assert run.code == 0 and "3 entries (1 added, 0 pruned)" in run.out
+    (leaky.path / "tests/test_api.py").unlink()
+    run = leaky.keyguard("baseline", "--prune")
+    assert run.code == 0 and "2 entries (0 added, 1 pruned)" in run.out
+    assert {e["path"] for e in baseline_file(leaky)["findings"]} == {"app/settings.py", "new.env"}
+    assert (leaky.path / ".keyguard-baseline.json").read_text().endswith("}\n")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", ".keyguard-baseline.json: not a keyguard baseline (invalid JSON"),
+        ('{"findings": []}', "not a keyguard baseline (no 'keyguard_baseline' version)"),
+        ('{"keyguard_baseline": 9, "findings": []}', "written by a newer keyguard (baseline version 9"),
+        ('{"keyguard_baseline": 1, "findings": [{"fingerprint": "x"}]}', "findings #1: needs string fields"),
+    ],
+)
+def test_broken_baseline_is_exit_3(leaky: Repo, content: str, message: str) -> None:
+    leaky.write(".keyguard-baseline.json", content)
+    for command in (["scan"], ["config", "check"], ["baseline", "--update"]):
+        run = leaky.keyguard(*command)
+        assert run.code == 3 and message in run.err, (command, run.err)
+    assert (leaky.path / ".keyguard-baseline.json").read_text() == content  # never rewritten
+
+
+def test_baseline_option(leaky: Repo) -> None:
+    assert leaky.keyguard("baseline", "--baseline", "ci/accepted.json").code == 0
+    assert leaky.keyguard("scan").code == 1
+    assert leaky.keyguard("scan", "--baseline", "ci/accepted.json").code == 0
+    assert leaky.keyguard("scan", "--baseline", "ci/missing.json").code == 2
+
+
+def test_hook_message_prints_the_allow_command_that_works(leaky: Repo) -> None:
+    leaky.stage("app/settings.py")
+    run = leaky.keyguard("staged")
+    assert run.code == 1
+    command = next(line for line in run.out.splitlines() if "keyguard allow" in line)
+    fingerprint = command.split("keyguard allow ")[1].split()[0]
+    done = leaky.keyguard("allow", fingerprint, "--reason", "sandbox key, revoked")
+    assert done.code == 0 and "hex32-key in app/settings.py" in done.out
+    assert leaky.keyguard("staged").code == 0
+    [entry] = baseline_file(leaky)["findings"]
+    assert entry == {"fingerprint": fingerprint, "rule_id": "hex32-key", "path": "app/settings.py",
+                     "status": "allowed", "reason": "sandbox key, revoked"}
+    assert leaky.keyguard("allow", "nothex", "--reason", "x").code == 2
+
+
+# Custom rules
+
+def test_custom_rule_finds_its_secret(repo: Repo) -> None:
+    repo.write(".keyguard.toml", '[[rules]]\nid = "acme-token"\n'
+               'regex = "acme_(?P<secret>[a-z0-9]{24})"\nkeywords = ["acme_"]\nconfidence = "high"\n'
+               'examples = ["acme_0123456789abcdefghijklmn"]  # keyguard:allow (fake)\n'
+               'counterexamples = ["acme_short"]\n')
+    repo.write("a.txt", "token: acme_zyxwvutsrqponmlkjihgfedc\n")
+    run = repo.keyguard("scan", "--show-secrets")
+    assert run.code == 1 and "a.txt:1:14  acme-token (high)  zyxwvutsrqponmlkjihgfedc" in run.out
+    assert ".keyguard.toml" not in run.out  # its example is marked
+    assert "acme-token" in repo.keyguard("rules").out
+
+
+def test_catastrophic_backtracking_pattern_cannot_hang_the_scan(repo: Repo) -> None:
+    repo.write(".keyguard.toml", '[[rules]]\nid = "evil"\nregex = "(a+)+$"\n')
+    repo.write("a.txt", "a" * 50 + "!\n")
+    started = time.monotonic()
+    run = repo.keyguard("scan")
+    assert time.monotonic() - started < 10  # Python's re would need ~2^50 steps
+    assert run.code == 0, run.err
