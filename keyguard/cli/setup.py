@@ -17,8 +17,8 @@ from keyguard.cli.common import (
     load_configuration,
     write_atomically,
 )
-from keyguard.detect import RULES
 from keyguard.config import Config
+from keyguard.detect import RULES
 from keyguard.errors import UsageError
 from keyguard.model import Finding
 from keyguard.scan import Policy, scan_items
