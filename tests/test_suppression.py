@@ -190,7 +190,7 @@ def test_custom_rule_finds_its_secret(repo: Repo) -> None:
                'counterexamples = ["acme_short"]\n')
     repo.write("a.txt", "token: acme_zyxwvutsrqponmlkjihgfedc\n")
     run = repo.keyguard("scan", "--show-secrets")
-    assert run.code == 1 and "a.txt:1:14  acme-token (high)  zyxwvutsrqponmlkjihgfedc" in run.out
+    assert run.code == 1 and "a.txt:1:13  acme-token (high)  zyxwvutsrqponmlkjihgfedc" in run.out
     assert ".keyguard.toml" not in run.out  # its example is marked
     assert "acme-token" in repo.keyguard("rules").out
 
