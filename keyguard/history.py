@@ -4,7 +4,7 @@ commit that brought the secret to that path."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 
@@ -42,12 +42,17 @@ class _Collector:
                 self.best[key] = (order, finding)
 
 
+Progress = Callable[[int, int], None]  # (file versions done, total)
+
+
 def scan_history(revisions: Sequence[str], filters: Sequence[str], policy: Policy, max_size: int,
-                 cwd: str | None = None) -> ScanResult:
+                 cwd: str | None = None, progress: Progress | None = None) -> ScanResult:
     plan = plan_history(revisions, filters, cwd)
     found = _Collector()
     with git.ObjectReader(cwd) as objects:
-        for sha, appearances in plan.blobs.items():
+        for done, (sha, appearances) in enumerate(plan.blobs.items(), 1):
+            if progress is not None:
+                progress(done, len(plan.blobs))
             text = _blob_text(objects, sha, appearances[0].path, max_size, found)
             if text is not None:
                 found.scanned += 1

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
@@ -66,6 +68,7 @@ class Finding:
     signals: tuple[str, ...] = field(default=(), compare=False)
     label: str | None = field(default=None, compare=False)
     origin: Origin | None = field(default=None, compare=False)
+    excerpt: str = field(default="", repr=False, compare=False)  # the line, clipped; holds the secret
 
     @property
     def fingerprint(self) -> str:
@@ -113,6 +116,29 @@ class ScanResult:
     @property
     def complete(self) -> bool:
         return not self.errors
+
+
+_HEX32_RUN = re.compile(r"[0-9A-Fa-f]{32,}")
+
+
+def excerpt_of(line: str, column: int, secret: str, others: Iterable[str] = (), width: int = 100) -> str:
+    """The line around the secret, clipped to about `width` characters. Everything else on it
+    that looks like a key (other findings, any 32-hex run) is redacted before clipping, so no
+    fragment of another key can show."""
+    start = column - 1
+    before, after = line[:start], line[start + len(secret) :].rstrip()
+    for other in sorted({o for o in others if o != secret}, key=len, reverse=True):
+        before, after = before.replace(other, redact(other)), after.replace(other, redact(other))
+    before, after = (_HEX32_RUN.sub(lambda m: redact(m[0]), part) for part in (before, after))
+    room = max(20, width - len(secret)) // 2
+    head = before.lstrip()[-room:] if len(before.lstrip()) > room else before.lstrip()
+    tail = after[:room]
+    return ("…" if head != before.lstrip() else "") + head + secret + tail + ("…" if tail != after else "")
+
+
+def finding_order(finding: Finding) -> tuple[str, int, int, str]:
+    """The order of every report: by path, line, column, rule."""
+    return finding.path, finding.line, finding.column, finding.rule_id
 
 
 def redact(secret: str) -> str:

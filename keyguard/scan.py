@@ -19,6 +19,7 @@ from keyguard.model import (
     ScanResult,
     Skipped,
     Suppressed,
+    excerpt_of,
 )
 
 
@@ -63,6 +64,9 @@ def findings_at(path: str, text: str, candidates: Sequence[Candidate], policy: P
         return [], []
     lines = text.split("\n")
     shown_path = repository_path(policy.base, path, policy.config.root)
+    secrets_by_line: dict[int, list[str]] = {}
+    for candidate in candidates:
+        secrets_by_line.setdefault(candidate.line, []).append(candidate.secret)
     kept: list[Finding] = []
     suppressed: list[Suppressed] = []
     for candidate in candidates:
@@ -70,7 +74,9 @@ def findings_at(path: str, text: str, candidates: Sequence[Candidate], policy: P
                           line=candidate.line, column=candidate.column,
                           confidence=candidate.confidence,
                           blocking=candidate.confidence >= policy.config.block_at,
-                          signals=candidate.signals, label=candidate.label, origin=origin)
+                          signals=candidate.signals, label=candidate.label, origin=origin,
+                          excerpt=excerpt_of(lines[candidate.line - 1], candidate.column,
+                                             candidate.secret, secrets_by_line[candidate.line]))
         why = suppression(finding, lines[candidate.line - 1], policy)
         if why is None:
             kept.append(finding)

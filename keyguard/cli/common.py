@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import functools
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -46,6 +48,10 @@ def report_options(command: Callable[..., int]) -> Callable[..., int]:
                      default="text", show_default=True, help="Report format."),
         click.option("--output", "-o", type=click.Path(dir_okay=False),
                      help="Write the report to this file (atomically) instead of stdout."),
+        click.option("--report", "reports", multiple=True, metavar="FORMAT=PATH",
+                     callback=_check_reports,
+                     help="Also write a report in FORMAT to PATH; may be repeated "
+                          "(e.g. --report sarif=keyguard.sarif --report junit=keyguard.xml)."),
         click.option("--min-confidence", type=click.Choice(["low", "medium", "high"]),
                      default="medium", show_default=True,
                      help="Report findings at or above this confidence (blocking: medium and "
@@ -59,6 +65,18 @@ def report_options(command: Callable[..., int]) -> Callable[..., int]:
         click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR set)."),
     ]
     return config_options(functools.reduce(lambda cmd, option: option(cmd), reversed(options), command))
+
+
+def _check_reports(context: click.Context, parameter: click.Parameter,
+                   values: tuple[str, ...]) -> list[tuple[str, str]]:
+    reports = []
+    for value in values:
+        name, _, path = value.partition("=")
+        if name not in FORMATS or not path:
+            raise click.BadParameter(f"{value!r}: expected FORMAT=PATH, FORMAT one of "
+                                     f"{', '.join(sorted(FORMATS))}")
+        reports.append((name, path))
+    return reports
 
 
 def load_configuration(config_path: str | None) -> Config:
@@ -117,6 +135,8 @@ def _emit(result: ScanResult, report: dict[str, Any]) -> None:
     options = ReportOptions(show_secrets=report["show_secrets"], explain=report["explain"],
                             color=color, verbose=report["verbose"],
                             show_suppressed=report["show_suppressed"])
+    for name, path in report["reports"]:
+        write_atomically(path, FORMATS[name](result, dataclasses.replace(options, color=False)), mode=0o600)
     if report["quiet"] and not result.findings and result.complete:
         return
     text = FORMATS[report["format_name"]](result, options)
@@ -124,6 +144,23 @@ def _emit(result: ScanResult, report: dict[str, Any]) -> None:
         click.echo(text, nl=False, color=color)
     else:
         write_atomically(output, text, mode=0o600)
+
+
+def progress_display() -> Callable[[int, int], None] | None:
+    """A one-line counter on stderr, for people at a terminal: never in CI logs or pipes."""
+    if not sys.stderr.isatty() or os.environ.get("CI") or os.environ.get("PRE_COMMIT"):
+        return None
+    shown = [0.0]
+
+    def show(done: int, total: int) -> None:
+        now = time.monotonic()
+        if done == total:
+            click.echo("\r\x1b[K", nl=False, err=True)
+        elif now - shown[0] >= 0.1:
+            shown[0] = now
+            click.echo(f"\r\x1b[Kkeyguard: {done:,}/{total:,} file versions", nl=False, err=True)
+
+    return show
 
 
 def write_atomically(path: str, text: str, mode: int) -> None:

@@ -17,11 +17,12 @@ from keyguard.cli.common import (
     error,
     finish,
     load_policy,
+    progress_display,
     report_options,
     size_option,
 )
 from keyguard.errors import UsageError
-from keyguard.history import scan_history
+from keyguard.history import Progress, scan_history
 from keyguard.model import Blob, ScanError, ScanResult, Skipped
 from keyguard.scan import scan_items
 from keyguard.sources.ci import detect_range, range_revisions
@@ -104,16 +105,16 @@ def history(revisions: tuple[str, ...], since: str | None, until: str | None,
         if revision.startswith("-"):
             raise UsageError(f"not a revision: {revision!r} (options go before revisions)")
     filters = [f"--since={since}"] * bool(since) + [f"--until={until}"] * bool(until)
-    return _history(list(revisions), filters, max_file_size, report)
+    return _history(list(revisions), filters, max_file_size, report, progress=progress_display())
 
 
 def _history(revisions: list[str], filters: list[str], max_file_size: str | None,
-             report: dict[str, Any]) -> int:
+             report: dict[str, Any], progress: Progress | None = None) -> int:
     started = time.perf_counter()
     root = git.toplevel()
     policy = load_policy(report, base=root)
     limit = size_option(max_file_size, policy.config.max_file_size)
-    result = scan_history(revisions, filters, policy, limit, cwd=root)
+    result = scan_history(revisions, filters, policy, limit, cwd=root, progress=progress)
     return finish(_timed(result, started), report)
 
 

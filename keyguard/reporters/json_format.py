@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from keyguard import __version__
-from keyguard.model import Finding, ScanResult
+from keyguard.model import Finding, ScanResult, finding_order
 from keyguard.reporters.options import ReportOptions, shown_secret
 from keyguard.terminal import neutralise
 
@@ -14,7 +14,7 @@ SCHEMA_VERSION = 1
 
 
 def render(result: ScanResult, options: ReportOptions) -> str:
-    ordered = sorted(result.findings, key=_order)
+    ordered = sorted(result.findings, key=finding_order)
     document = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "keyguard", "version": __version__},
@@ -28,15 +28,11 @@ def render(result: ScanResult, options: ReportOptions) -> str:
         },
         "findings": [_finding(f, options) for f in ordered],
         "suppressed": [{**_finding(s.finding, options), "suppressed_by": s.why}
-                       for s in sorted(result.suppressed, key=lambda s: _order(s.finding))],
+                       for s in sorted(result.suppressed, key=lambda s: finding_order(s.finding))],
         "skipped": [{"path": neutralise(s.path), "reason": s.reason} for s in result.skipped],
         "errors": [{"path": neutralise(e.path), "message": e.message} for e in result.errors],
     }
     return json.dumps(document, indent=2) + "\n"
-
-
-def _order(finding: Finding) -> tuple[str, int, int, str]:
-    return finding.path, finding.line, finding.column, finding.rule_id
 
 
 def _finding(finding: Finding, options: ReportOptions) -> dict[str, Any]:

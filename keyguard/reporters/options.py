@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from keyguard.detect import RULES, Rule
 from keyguard.model import Finding, redact
+from keyguard.terminal import neutralise
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -14,7 +16,13 @@ class ReportOptions:
     color: bool = False
     verbose: bool = False
     show_suppressed: bool = False
+    rules: tuple[Rule, ...] = RULES  # for formats that describe rules (SARIF)
 
 
 def shown_secret(finding: Finding, options: ReportOptions) -> str:
     return finding.secret if options.show_secrets else redact(finding.secret)
+
+
+def shown_excerpt(finding: Finding, options: ReportOptions) -> str:
+    """The line around the finding, its secret redacted unless asked; safe to print."""
+    return neutralise(finding.excerpt.replace(finding.secret, shown_secret(finding, options)))

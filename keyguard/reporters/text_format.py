@@ -7,8 +7,8 @@ from itertools import groupby
 
 import click
 
-from keyguard.model import Confidence, Finding, Origin, ScanResult, Suppressed
-from keyguard.reporters.options import ReportOptions, shown_secret
+from keyguard.model import Confidence, Finding, Origin, ScanResult, Suppressed, finding_order
+from keyguard.reporters.options import ReportOptions, shown_excerpt, shown_secret
 from keyguard.terminal import neutralise
 
 _COLORS = {Confidence.HIGH: "red", Confidence.MEDIUM: "yellow", Confidence.LOW: "blue"}
@@ -22,7 +22,7 @@ FIX_PUBLIC = "a public key from the imin documentation, not a credential"
 
 def render(result: ScanResult, options: ReportOptions) -> str:
     lines: list[str] = []
-    ordered = sorted(result.findings, key=lambda f: (f.path, f.line, f.column, f.rule_id))
+    ordered = sorted(result.findings, key=finding_order)
     for _, group in groupby(ordered, key=lambda f: f.path):
         lines.extend(line for finding in group for line in _finding_lines(finding, options))
         lines.append("")
@@ -42,6 +42,8 @@ def _finding_lines(finding: Finding, options: ReportOptions) -> list[str]:
         grade = click.style(grade, fg=_COLORS[finding.confidence])
     secret = neutralise(shown_secret(finding, options))
     lines = [f"{where}  {finding.rule_id} ({grade})  {secret}"]
+    if finding.excerpt:
+        lines.append(f"    | {shown_excerpt(finding, options)}")
     if finding.origin is not None:
         lines.append(f"    introduced in {neutralise(_origin(finding.origin))}")
     lines.append(f"    fix: {_fix(finding)}")
