@@ -107,6 +107,8 @@ class ScanResult:
     errors: tuple[ScanError, ...] = ()
     suppressed: tuple[Suppressed, ...] = ()
     seconds: float = 0.0
+    started_at: str = ""  # ISO 8601, for formats that demand timestamps (GitLab)
+    finished_at: str = ""
     unit: str = "file"  # what `scanned` counts: files, or file versions (blobs) in history
 
     @property

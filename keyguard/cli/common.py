@@ -117,6 +117,10 @@ def size_option(value: str | None, default: int) -> int:
 
 def finish(result: ScanResult, report: dict[str, Any], named: frozenset[str] = frozenset()) -> int:
     """Report the result and choose the exit code: incomplete (4) over findings (1)."""
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    result = dataclasses.replace(
+        result, finished_at=now.isoformat(),
+        started_at=(now - datetime.timedelta(seconds=round(result.seconds))).isoformat())
     for problem in result.errors:
         error(f"cannot read {neutralise(problem.path)}: {problem.message}")
     for skipped in result.skipped:

@@ -8,6 +8,7 @@ from keyguard.model import ScanResult
 from keyguard.reporters import (
     csv_format,
     github_format,
+    gitlab_format,
     json_format,
     junit_format,
     sarif_format,
@@ -24,4 +25,5 @@ FORMATS: dict[str, Callable[[ScanResult, ReportOptions], str]] = {
     "junit": junit_format.render,
     "csv": csv_format.render,
     "github": github_format.render,
+    "gitlab": gitlab_format.render,
 }

@@ -1,0 +1,125 @@
+"""Every format, on the same findings, against golden files; and no format can be hijacked."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import os
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from keyguard.model import Confidence, Finding, Origin, ScanError, ScanResult, Skipped, excerpt_of
+from keyguard.reporters import FORMATS, ReportOptions
+from tests.conftest import fake_key
+
+GOLDEN = Path(__file__).parent / "golden"
+ROOT = Path(__file__).parents[1]
+KEY, OTHER = fake_key("report-1"), fake_key("report-2")
+
+
+def finding(path: str, line: int, rule: str, secret: str, text: str, *,
+            confidence: Confidence = Confidence.HIGH, origin: Origin | None = None) -> Finding:
+    column = text.index(secret) + 1
+    return Finding(rule_id=rule, path=path, secret=secret, line=line, column=column,
+                   confidence=confidence, blocking=confidence >= Confidence.MEDIUM,
+                   signals=("key-like-name", "assignment"), origin=origin,
+                   excerpt=excerpt_of(text, column, secret))
+
+
+def sample() -> ScanResult:
+    origin = Origin(commit="a" * 40, author="Ada Lovelace", email="ada@example.org",
+                    date="2026-01-01T12:00:00+00:00")
+    return ScanResult(
+        findings=(
+            finding("config/app.env", 3, "hex32-key", KEY, f"IMIN_API_KEY={KEY}"),
+            finding("client/request.sh", 7, "x-api-key", OTHER,
+                    f"curl -H 'X-API-KEY: {OTHER}' https://search.imin.co", origin=origin),
+            finding("docs/ids.md", 12, "hex32-key", KEY[::-1], f"see {KEY[::-1]}",
+                    confidence=Confidence.LOW),
+        ),
+        scanned=42, skipped=(Skipped(path="logo.png", reason="binary"),),
+        errors=(ScanError(path="locked", message="permission denied"),),
+        started_at="2026-01-01T12:00:00+00:00", finished_at="2026-01-01T12:00:01+00:00")
+
+
+@pytest.mark.parametrize("name", sorted(FORMATS))
+def test_golden(name: str) -> None:
+    rendered = FORMATS[name](sample(), ReportOptions(explain=True))
+    path = GOLDEN / f"report.{name}"
+    if os.environ.get("KEYGUARD_UPDATE_GOLDEN"):
+        path.write_text(rendered)
+    assert rendered == path.read_text(), f"regenerate with KEYGUARD_UPDATE_GOLDEN=1 if intended: {path}"
+    assert KEY not in rendered and OTHER not in rendered
+
+
+def test_show_secrets_is_the_only_way_to_print_a_key() -> None:
+    for name, render in FORMATS.items():
+        assert KEY in render(sample(), ReportOptions(show_secrets=True)), name
+
+
+def test_sarif_validates_against_the_official_schema() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((ROOT / "fixtures/schemas/sarif-schema-2.1.0.json").read_text())
+    log = json.loads(FORMATS["sarif"](sample(), ReportOptions()))
+    jsonschema.validate(log, schema)
+    results = log["runs"][0]["results"]
+    assert {r["partialFingerprints"]["keyguardFingerprint/v1"] for r in results} == {
+        f.fingerprint for f in sample().findings}
+    assert log["runs"][0]["tool"]["driver"]["version"]
+    rules = log["runs"][0]["tool"]["driver"]["rules"]
+    assert all("security-severity" in rule["properties"] for rule in rules)
+
+
+def test_sarif_fingerprint_does_not_move_with_lines() -> None:
+    moved = ScanResult(findings=tuple(dataclasses.replace(f, line=f.line + 50) for f in sample().findings),
+                       scanned=1)
+    fingerprints = [[r["partialFingerprints"] for r in json.loads(FORMATS["sarif"](result, ReportOptions()))
+                     ["runs"][0]["results"]] for result in (sample(), moved)]
+    assert fingerprints[0] == fingerprints[1]
+
+
+def test_gitlab_report_validates_against_gitlabs_schema() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((ROOT / "fixtures/schemas/gitlab-secret-detection-report-format.json").read_text())
+    report = json.loads(FORMATS["gitlab"](sample(), ReportOptions()))
+    jsonschema.validate(report, schema)
+    assert report["scan"]["status"] == "failure"  # one input could not be read
+    assert [v["location"]["commit"]["sha"] for v in report["vulnerabilities"]] == [
+        "a" * 40, "0000000", "0000000"]
+    clean = json.loads(FORMATS["gitlab"](ScanResult(findings=(), scanned=1), ReportOptions()))
+    jsonschema.validate(clean, schema)
+
+
+def test_junit_and_csv_parse() -> None:
+    suite = ET.fromstring(FORMATS["junit"](sample(), ReportOptions())).find("testsuite")
+    assert suite is not None and suite.get("failures") == "2" and suite.get("errors") == "1"
+    assert len(suite.findall("testcase")) == 4
+    rows = list(csv.DictReader(io.StringIO(FORMATS["csv"](sample(), ReportOptions()))))
+    assert [r["path"] for r in rows] == ["client/request.sh", "config/app.env", "docs/ids.md"]
+    assert rows[0]["commit"] == "a" * 40
+
+
+HOSTILE = ["evil%0A::error::pwned.env", "evil\n::error file=x::pwned.env", "red\x1b[31m.env",
+           "=HYPERLINK(1).env", "comma,colon:.env"]
+
+
+@pytest.mark.parametrize("path", HOSTILE)
+def test_hostile_paths_inject_nothing(path: str) -> None:
+    result = ScanResult(findings=(finding(path, 1, "hex32-key", KEY, f"TOKEN={KEY}"),), scanned=1)
+    for name, render in FORMATS.items():
+        out = render(result, ReportOptions())
+        assert "\x1b" not in out, name
+        if name == "github":
+            commands = [line for line in out.splitlines() if line.startswith("::")]
+            assert len(commands) == 1 and "pwned" not in commands[0].split("::")[2], out
+            assert ",line=1,col=" in commands[0]
+        if name == "csv":
+            assert not any(cell.startswith("=") for row in csv.reader(io.StringIO(out)) for cell in row)
+        if name in ("json", "sarif", "gitlab"):
+            json.loads(out)
+        if name == "junit":
+            ET.fromstring(out)
