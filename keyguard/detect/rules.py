@@ -51,6 +51,7 @@ X_API_KEY = Rule(
         'headers = {"X-API-KEY": "%(key)s" % cfg}',
         "X-API-KEY: YOUR_API_KEY",
         "X-API-KEY: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        "X-API-KEY: 3f0c…9f8e",  # a redacted key, as keyguard and other tools print one
         "X-API-KEY: 0123456789abcdef0123456789abcdef",
         'raise ValueError("the X-API-KEY header is missing")',
         "Send your key in the X-API-KEY header of every request.",

@@ -12,7 +12,7 @@ KNOWN_PUBLIC_KEYS = {
 
 _PLACEHOLDER_WORDS = re.compile(
     r"(?i)your|example|placeholder|changeme|change_me|redacted|dummy|sample|insert|replace"
-    r"|todo|fixme|xxxx|\*\*\*|\.\.\.|api[-_]?key|secret[-_]?key|key[-_]?here|token[-_]?here"
+    r"|todo|fixme|xxxx|\*\*\*|\.\.\.|…|api[-_]?key|secret[-_]?key|key[-_]?here|token[-_]?here"
 )
 _TEMPLATE_MARKERS = ("{{", "}}", "${", "#{", "%(", "<%", "%>")
 _TEMPLATE_STARTS = ("$", "{", "<", "[", "%", "@", "&", "*")
