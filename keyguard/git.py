@@ -1,7 +1,8 @@
 """Every git call goes through here: plumbing, NUL-separated output, nothing git would run.
 
-Repository config cannot make keyguard run code: fsmonitor is off, external diff and textconv
-drivers are disabled on every diff, and nothing here runs hooks.
+Repository config cannot make keyguard run code: fsmonitor is off, signatures are not shown
+(no gpg), external diff and textconv drivers are disabled on every diff, filters are not
+applied, and nothing here runs hooks.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from typing import IO
 
 from keyguard.errors import GitError
 
-_SAFE = ("-c", "core.fsmonitor=false", "-c", "core.quotePath=false", "--literal-pathspecs")
+_SAFE = ("-c", "core.fsmonitor=false", "-c", "core.quotePath=false", "-c", "log.showSignature=false",
+         "-c", "diff.external=", "--literal-pathspecs")
 NULL_SHA_CHARS = frozenset("0")
+MINIMUM_VERSION = (2, 31)  # --diff-merges=first-parent, --end-of-options in rev-list
 
 
 def run(args: Sequence[str], *, cwd: str | None = None, input: bytes | None = None) -> bytes:
@@ -26,8 +29,22 @@ def run(args: Sequence[str], *, cwd: str | None = None, input: bytes | None = No
     except FileNotFoundError as e:
         raise GitError("git is not installed or not on PATH") from e
     if done.returncode != 0:
-        raise GitError(f"git {args[0]} failed: {_message(done.stderr)}")
+        raise GitError(f"git {args[0]} failed: {_message(done.stderr)}{_too_old()}")
     return done.stdout
+
+
+def _too_old() -> str:
+    """Asked only after a failure, so a fast path pays nothing for it."""
+    try:
+        out = subprocess.run(["git", "version"], capture_output=True, text=True, check=False).stdout
+    except OSError:
+        return ""
+    version = out.split()[-1] if out.split() else ""
+    numbers = tuple(int(n) for n in version.split(".")[:2] if n.isdigit())
+    if len(numbers) == 2 and numbers < MINIMUM_VERSION:
+        needed = ".".join(map(str, MINIMUM_VERSION))
+        return f" (keyguard needs git {needed} or newer; this is {version})"
+    return ""
 
 
 def _message(stderr: bytes) -> str:
@@ -64,7 +81,7 @@ def remote_tips(cwd: str | None = None) -> list[str]:
 
 
 def empty_tree(cwd: str | None = None) -> str:
-    return run(["hash-object", "-t", "tree", os.devnull], cwd=cwd).decode().strip()
+    return run(["hash-object", "--no-filters", "-t", "tree", os.devnull], cwd=cwd).decode().strip()
 
 
 class ObjectReader:

@@ -10,7 +10,7 @@ from itertools import groupby
 
 from keyguard import git
 from keyguard.detect.hexkey import is_checksum_file
-from keyguard.model import Blob, Finding, ScanResult, Skipped, Suppressed
+from keyguard.model import Blob, Finding, ScanError, ScanResult, Skipped, Suppressed
 from keyguard.scan import Policy, candidates_in, findings_at
 from keyguard.sources.history import (
     Appearance,
@@ -67,9 +67,13 @@ def scan_history(revisions: Sequence[str], filters: Sequence[str], policy: Polic
                 _scan_blob(message, [appearance], policy, found)
     _follow_renames(found.best, plan.renames)
     findings = tuple(f for key, (_, f) in found.best.items() if key not in earlier)
+    errors: tuple[ScanError, ...] = ()
+    if not revisions and git.is_shallow(cwd):
+        errors = (ScanError(path="(repository)", message="shallow clone: commits before its boundary "
+                            "were not scanned; fetch them with `git fetch --unshallow`"),)
     suppressed = tuple(s for key, s in found.suppressed.items() if key not in found.best)
     return ScanResult(findings=findings, scanned=found.scanned, skipped=tuple(found.skipped),
-                      suppressed=suppressed, unit="file version")
+                      errors=errors, suppressed=suppressed, unit="file version")
 
 
 def _follow_renames(best: dict[Key, tuple[int, Finding]], renames: dict[tuple[str, str], str]) -> None:

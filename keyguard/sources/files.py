@@ -66,18 +66,20 @@ def _walk(top: str, options: WalkOptions, ignores: _Ignores) -> Iterator[Item]:
         directory, ignores = stack.pop()
         try:
             with os.scandir(directory) as scan:
-                entries = sorted(scan, key=lambda e: e.name, reverse=True)
+                entries = sorted(scan, key=lambda e: e.name)
         except OSError as e:
             yield ScanError(path=directory, message=_describe(e))
             continue
         ignores = ignores.entering(directory, [e.name for e in entries])
+        subdirectories: list[tuple[str, _Ignores]] = []
         for entry in entries:
-            item = _visit(entry, options, ignores, visited, stack)
+            item = _visit(entry, top, options, ignores, visited, subdirectories)
             if item is not None:
                 yield item
+        stack.extend(reversed(subdirectories))  # popped in name order
 
 
-def _visit(entry: os.DirEntry[str], options: WalkOptions, ignores: _Ignores,
+def _visit(entry: os.DirEntry[str], top: str, options: WalkOptions, ignores: _Ignores,
            visited: set[tuple[int, int]], stack: list[tuple[str, _Ignores]]) -> Item | None:
     path = os.path.normpath(entry.path)
     try:
@@ -87,8 +89,10 @@ def _visit(entry: os.DirEntry[str], options: WalkOptions, ignores: _Ignores,
         return ScanError(path=path, message=_describe(e))
     if entry.name == ".git" or ignores.ignored(path, is_dir):
         return None
-    if is_link and not options.follow_symlinks:
-        return Skipped(path=path, reason="symlink (use --follow-symlinks)")
+    if is_link:
+        reason = _unfollowed_link(path, top, options)
+        if reason is not None:
+            return Skipped(path=path, reason=reason)
     if is_dir:
         identity = _identity(path)
         if identity in visited:
@@ -97,6 +101,18 @@ def _visit(entry: os.DirEntry[str], options: WalkOptions, ignores: _Ignores,
         stack.append((path, ignores))
         return None
     return _read_file(path, options.max_file_size)
+
+
+def _unfollowed_link(path: str, top: str, options: WalkOptions) -> str | None:
+    """Why a symlink found while walking is not followed, or None to follow it."""
+    if not options.follow_symlinks:
+        return "symlink (use --follow-symlinks)"
+    target = os.path.realpath(path)
+    if not os.path.exists(target):
+        return "dangling symlink"
+    if os.path.commonpath([target, os.path.realpath(top)]) != os.path.realpath(top):
+        return "symlink to outside the scanned directory"
+    return None
 
 
 def _read_file(path: str, max_size: int) -> Item:

@@ -1,0 +1,136 @@
+"""One test per row of docs/failures.md: the documented exit code and one clean line."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from keyguard.model import Blob, ScanError
+from keyguard.sources.files import WalkOptions, read_paths
+from tests.conftest import Repo, Run, fake_key
+
+KEY = fake_key("failures")
+
+
+def one_line(run: Run, *expected: str) -> None:
+    lines = run.err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in run.err, run.err
+    for text in expected:
+        assert text in lines[0], run.err
+
+
+@pytest.fixture
+def committed(repo: Repo) -> Repo:
+    repo.write("a.env", f"IMIN_API_KEY={KEY}\n")
+    repo.stage()
+    repo.commit("key")
+    repo.write("b.txt", "b\n")
+    repo.stage()
+    repo.commit("more")
+    return repo
+
+
+def test_unwritable_report_path(repo: Repo) -> None:
+    run = repo.keyguard("scan", "--output", "/nonexistent-dir/report.json")
+    assert run.code == 2
+    one_line(run, "cannot write /nonexistent-dir/report.json")
+
+
+def test_git_not_installed(committed: Repo, tmp_path: Path) -> None:
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    for command in ("staged", "history"):
+        run = committed.keyguard(command, env={"PATH": str(empty)})
+        assert run.code == 4
+        one_line(run, "git is not installed or not on PATH")
+
+
+def test_git_too_old(committed: Repo, tmp_path: Path) -> None:
+    fake = tmp_path / "old-git" / "git"
+    fake.parent.mkdir()
+    real = subprocess.run(["which", "git"], capture_output=True, text=True, check=True).stdout.strip()
+    fake.write_text("#!/bin/sh\n"
+                    'if [ "$1" = version ]; then echo "git version 2.20.1"; exit 0; fi\n'
+                    'for a in "$@"; do case "$a" in --diff-merges*) '
+                    'echo "fatal: unrecognized argument: $a" >&2; exit 128;; esac; done\n'
+                    f'exec {real} "$@"\n')
+    fake.chmod(0o755)
+    run = committed.keyguard("history", env={"PATH": f"{fake.parent}:{os.environ['PATH']}"})
+    assert run.code == 4
+    one_line(run, "unrecognized argument", "keyguard needs git 2.31 or newer; this is 2.20.1")
+
+
+def test_not_a_repository(tmp_path: Path) -> None:
+    outside = Repo.__new__(Repo)
+    outside.path = tmp_path
+    for command in (["staged"], ["history"], ["ci", "--base", "HEAD"]):
+        run = outside.keyguard(*command)
+        assert run.code == 4, command
+        one_line(run, "not a git repository")
+
+
+def test_unknown_revision(committed: Repo) -> None:
+    run = committed.keyguard("history", "no-such-branch")
+    assert run.code == 4
+    one_line(run, "no-such-branch")
+
+
+def test_missing_object(committed: Repo) -> None:
+    blob = committed.git("rev-parse", "HEAD:b.txt").strip()
+    (committed.path / ".git/objects" / blob[:2] / blob[2:]).unlink()  # commits write loose objects
+    run = committed.keyguard("history")
+    assert run.code == 4
+    one_line(run)
+
+
+def test_shallow_clone_history(committed: Repo, tmp_path: Path) -> None:
+    clone = tmp_path / "shallow"
+    committed.git("clone", "-q", "--depth", "1", f"file://{committed.path}", str(clone))
+    shallow = Repo.__new__(Repo)
+    shallow.path = clone
+    run = shallow.keyguard("history")
+    assert run.code == 4 and "scan incomplete" in run.out
+    one_line(run, "shallow clone", "git fetch --unshallow")
+
+
+def test_file_vanishing_mid_scan(tmp_path: Path) -> None:
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text("text\n")
+    items = read_paths([str(tmp_path)], WalkOptions(max_file_size=1 << 20))
+    first = next(items)
+    assert isinstance(first, Blob) and first.path.endswith("a.txt")
+    (tmp_path / "b.txt").unlink()
+    [second] = list(items)
+    assert isinstance(second, ScanError) and second.message == "no such file or directory"
+
+
+def test_internal_error_is_exit_5_with_a_request_to_report(
+        monkeypatch: pytest.MonkeyPatch, keyguard: Callable[..., Run], tmp_path: Path) -> None:
+    (tmp_path / "a.env").write_text(f"IMIN_API_KEY={KEY}\n")
+
+    def broken(*args: object) -> object:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("keyguard.scan.detect", broken)
+    run = keyguard("scan", tmp_path)
+    assert run.code == 5
+    assert "Traceback" in run.err and run.err.strip().splitlines()[-1].startswith(
+        "keyguard: internal error in keyguard")
+    assert KEY not in run.err
+
+
+def test_interrupted_is_130(tmp_path: Path) -> None:
+    process = subprocess.Popen([sys.executable, "-m", "keyguard", "scan", "-"], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    time.sleep(1.0)  # started and waiting on standard input
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert err.decode().strip().splitlines() == ["keyguard: interrupted"]
