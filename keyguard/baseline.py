@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from keyguard.errors import ConfigError
 from keyguard.model import Finding
+from keyguard.terminal import neutralise
 
 VERSION = 1
 DEFAULT_NAME = ".keyguard-baseline.json"
@@ -73,5 +74,5 @@ def render_baseline(baseline: Baseline) -> str:
 
 
 def accepted(findings: Iterable[Finding], reason: str) -> Baseline:
-    return {f.fingerprint: Entry(fingerprint=f.fingerprint, rule_id=f.rule_id, path=f.path,
+    return {f.fingerprint: Entry(fingerprint=f.fingerprint, rule_id=f.rule_id, path=neutralise(f.path),
                                  status="accepted", reason=reason) for f in findings}

@@ -73,12 +73,12 @@ class Finding:
     @property
     def fingerprint(self) -> str:
         """Stable across edits: rule, path and secret, never the line."""
-        material = f"{self.rule_id}\0{self.path}\0{self.secret}".encode()
+        material = f"{self.rule_id}\0{self.path}\0{self.secret}".encode("utf-8", "surrogateescape")
         return hashlib.sha256(material).hexdigest()[:16]
 
     @property
     def secret_sha256(self) -> str:
-        return "sha256:" + hashlib.sha256(self.secret.encode()).hexdigest()
+        return "sha256:" + hashlib.sha256(self.secret.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -104,7 +104,7 @@ def allow(fingerprints: tuple[str, ...], reason: str, config_path: str | None,
         finding = known.get(fingerprint)
         entries[fingerprint] = Entry(fingerprint=fingerprint, status="allowed", reason=reason.strip(),
                                      rule_id=finding.rule_id if finding else "",
-                                     path=finding.path if finding else "")
+                                     path=neutralise(finding.path) if finding else "")
         where = f" ({finding.rule_id} in {neutralise(finding.path)})" if finding else ""
         click.echo(f"keyguard: allowed {fingerprint}{where}: {neutralise(reason.strip())}")
     _write_baseline(path, entries)

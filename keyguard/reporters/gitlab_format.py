@@ -10,6 +10,7 @@ from typing import Any
 from keyguard import __version__
 from keyguard.model import Confidence, Finding, ScanResult, finding_order
 from keyguard.reporters.options import ReportOptions, shown_excerpt, shown_secret
+from keyguard.terminal import neutralise
 
 VERSION = "15.2.1"
 SCHEMA = ("https://gitlab.com/gitlab-org/security-products/security-report-schemas/-/raw/"
@@ -47,7 +48,7 @@ def _vulnerability(finding: Finding, options: ReportOptions) -> dict[str, Any]:
         "raw_source_code_extract": shown_excerpt(finding, options),
         "identifiers": [{"type": "keyguard_rule_id", "name": f"keyguard rule {finding.rule_id}",
                          "value": finding.rule_id}],
-        "location": {"file": finding.path, "start_line": finding.line, "end_line": finding.line,
+        "location": {"file": neutralise(finding.path), "start_line": finding.line, "end_line": finding.line,
                      "commit": {"sha": commit}},
     }
 

@@ -10,6 +10,7 @@ from keyguard import __version__
 from keyguard.detect import Rule
 from keyguard.model import Confidence, Finding, ScanResult, finding_order
 from keyguard.reporters.options import ReportOptions, shown_secret
+from keyguard.terminal import neutralise
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/keyguard/keyguard"
@@ -77,7 +78,7 @@ def _location(finding: Finding) -> dict[str, Any]:
     region = {"startLine": finding.line, "startColumn": finding.column,
               "endColumn": finding.column + len(finding.secret)}
     if finding.path.startswith("("):  # a commit or tag message: no file to point at
-        return {"logicalLocations": [{"name": finding.path, "kind": "message"}]}
-    uri = urllib.parse.quote(finding.path)
+        return {"logicalLocations": [{"name": neutralise(finding.path), "kind": "message"}]}
+    uri = urllib.parse.quote(neutralise(finding.path))
     artifact = {"uri": uri} if finding.path.startswith("/") else {"uri": uri, "uriBaseId": "%SRCROOT%"}
     return {"physicalLocation": {"artifactLocation": artifact, "region": region}}
