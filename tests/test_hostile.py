@@ -10,8 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
-import pytest
-
+from keyguard.model import Blob, Candidate, Confidence, Finding
 from tests.conftest import Repo, fake_key
 
 KEY = fake_key("hostile")
@@ -124,10 +123,7 @@ def test_two_hooks_and_baseline_writers_at_once(repo: Repo) -> None:
     assert not list(repo.path.glob(".keyguard-*.tmp"))
 
 
-@pytest.mark.parametrize("secret_field", ["secret"])
-def test_secrets_stay_out_of_reprs(secret_field: str) -> None:
-    from keyguard.model import Blob, Candidate, Confidence, Finding
-
+def test_secrets_stay_out_of_reprs() -> None:
     values = [Finding(rule_id="r", path="p", secret=KEY, line=1, column=1, confidence=Confidence.HIGH,
                       blocking=True, excerpt=f"x={KEY}"),
               Candidate(rule_id="r", secret=KEY, line=1, column=1, confidence=Confidence.HIGH),
