@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from keyguard import git
+from keyguard.errors import GitError
 from keyguard.model import Origin
 
 _GITLINK = b"160000"
@@ -46,38 +47,53 @@ def plan_history(revisions: Sequence[str], filters: Sequence[str], cwd: str | No
     log = git.run(["log", "--reverse", "--topo-order", "--root", "-M", "--raw", "-z",
                    "--no-abbrev", "--diff-merges=first-parent",
                    "--format=%x01%H%x00%an%x00%ae%x00%aI", *log_arguments(revisions, filters)], cwd=cwd)
+    return parse_log(log)
+
+
+def parse_log(log: bytes) -> HistoryPlan:
+    """Read `git log --raw -z` output: a commit header, then its raw entries, and so on."""
     plan = HistoryPlan()
     seen: set[tuple[str, str]] = set()
-    order, origin = 0, None
     tokens = log.split(b"\0")
-    index = 0
+    index, origin = 0, None
     while index < len(tokens):
         token = tokens[index].lstrip(b"\n")
-        if token.startswith(_COMMIT_MARK):
+        if token.startswith(_COMMIT_MARK) and index + 3 < len(tokens):
             name, email, date = (t.decode("utf-8", "replace") for t in tokens[index + 1 : index + 4])
-            origin = Origin(commit=token[1:].decode(), author=name, email=email, date=date)
-            order = len(plan.commits)
-            plan.commits[origin.commit] = (order, origin)
+            origin = Origin(commit=_ascii(token[1:]), author=name, email=email, date=date)
+            plan.commits[origin.commit] = (len(plan.commits), origin)
             index += 4
         elif token.startswith(b":") and origin is not None:
-            meta = token.split()
-            paths = [t.decode("utf-8", "surrogateescape") for t in tokens[index + 1 : index + 3]]
-            if meta[4].startswith(b"R"):  # `R<similarity>` old path, new path
-                plan.renames[(origin.commit, paths[1])] = paths[0]
-                index += 3
-            else:
-                index += 2
-            _record(plan, seen, meta, paths[-1] if meta[4].startswith(b"R") else paths[0],
-                    order, origin)
+            index += _raw_entry(plan, seen, token.split(), tokens[index + 1 : index + 3], origin)
         else:
             index += 1
     return plan
 
 
+def _raw_entry(plan: HistoryPlan, seen: set[tuple[str, str]], meta: list[bytes], names: list[bytes],
+               origin: Origin) -> int:
+    """Record one `:<modes> <shas> <status>` entry; returns how many tokens it used."""
+    if len(meta) != 5 or not meta[4] or not names:
+        raise GitError("unexpected output from git log --raw (a truncated or corrupt entry)")
+    paths = [t.decode("utf-8", "surrogateescape") for t in names]
+    renamed = meta[4].startswith(b"R") and len(paths) == 2  # `R<similarity>` old path, new path
+    if renamed:
+        plan.renames[(origin.commit, paths[1])] = paths[0]
+    _record(plan, seen, meta, paths[1] if renamed else paths[0], plan.commits[origin.commit][0], origin)
+    return 3 if renamed else 2
+
+
+def _ascii(value: bytes) -> str:
+    try:
+        return value.decode("ascii")
+    except UnicodeDecodeError as e:
+        raise GitError("unexpected output from git: an object id that is not hexadecimal") from e
+
+
 def _record(plan: HistoryPlan, seen: set[tuple[str, str]], meta: list[bytes], path: str,
             order: int, origin: Origin) -> None:
     """`:<old mode> <new mode> <old sha> <new sha> <status>`: keep each blob's first places."""
-    old_sha, new_sha, status = meta[2].decode(), meta[3].decode(), meta[4][:1]
+    old_sha, new_sha, status = _ascii(meta[2]), _ascii(meta[3]), meta[4][:1]
     if status in b"MTR" and meta[0] != b":" + _GITLINK and old_sha not in plan.blobs:
         plan.earlier.setdefault(old_sha, set()).add(path)  # changed from a version before the range
     if status not in b"AMTR" or meta[1] == _GITLINK or (new_sha, path) in seen:

@@ -77,8 +77,12 @@ def staged_blobs(raw: bytes) -> Iterator[tuple[str, str]]:
     tokens = raw.split(b"\0")
     index = 0
     while index < len(tokens) - 1:
-        meta = tokens[index].decode().lstrip(":").split()
+        meta = tokens[index].decode("ascii", "replace").lstrip(":").split()
+        if len(meta) != 5 or not meta[4]:
+            raise GitError("unexpected output from git diff-index --raw")
         paths = 2 if meta[4][0] in "RC" else 1
+        if index + paths >= len(tokens):
+            raise GitError("unexpected output from git diff-index --raw (a truncated entry)")
         path = tokens[index + paths].decode("utf-8", "surrogateescape")
         index += 1 + paths
         if meta[4][0] in "AMRCT" and meta[1] != _GITLINK:

@@ -1,0 +1,128 @@
+"""Property-based tests: random input never crashes, results are deterministic, planted keys
+are always found. Bounded for CI; `KEYGUARD_FUZZ_EXAMPLES=N` runs longer."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import os
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from keyguard.config import load_config
+from keyguard.detect import detect
+from keyguard.detect.decode import decode_base64, variants
+from keyguard.detect.values import is_repetitive
+from keyguard.errors import KeyguardError
+from keyguard.model import Blob
+from keyguard.sources.history import parse_log
+from keyguard.sources.push import parse_pre_push
+from keyguard.sources.staged import added_lines, staged_blobs
+
+EXAMPLES = int(os.environ.get("KEYGUARD_FUZZ_EXAMPLES", "150"))
+fuzz = settings(max_examples=EXAMPLES, deadline=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+
+code_like = st.text(alphabet=st.sampled_from(list(
+    "abcdefxyzABCXYZ0123456789 _-=:\"'{}[](),;./\\\n\t$%<>#@!?&*+|`~…é\x00\x1b")), max_size=400)
+# Fragments the rules react to, so random text reaches their deeper branches.
+TOKENS = ["X-API-KEY", "x_api_key", "$http_x_api_key", "HTTP_X_API_KEY", "api_key", "apiKey", "name",
+          "value", "key", "example", "setValue(", "forHTTPHeaderField:", "<value>", "</value>",
+          "IMIN_TOKEN", "md5", "id", "=", ":", ": ", "=>", "!=", "\"", "'", "\\\"", "(", ")", "{", "}",
+          "[", "]", ",", "\n", " ", "%3D", "%22", "W/", "\u2026", "6aa0fa074bec4a5cb0e8ed8fd36151ce",
+          "3f0c9e1d2b7a48c6" "a5e4d3c2b1a09f8e", "M2YwYzllMWQyYjdhNDhjNmE1ZTRkM2MyYjFhMDlmOGU=",
+          "ENV ", "export ", "?api_key=", "os.environ[", "${", "}}", "{{"]
+token_soup = st.lists(st.sampled_from(TOKENS), max_size=60).map("".join)
+keys = st.binary(min_size=16, max_size=16).map(bytes.hex).filter(
+    lambda k: any(c.isdigit() for c in k) and any(c.isalpha() for c in k) and not is_repetitive(k))
+
+
+@fuzz
+@given(text=st.text(max_size=2000) | code_like | token_soup)
+def test_detector_never_raises_and_is_deterministic(text: str) -> None:
+    first = list(detect(Blob(path="f.txt", text=text)))
+    assert first == list(detect(Blob(path="f.txt", text=text)))
+    for candidate in first:
+        assert text.split("\n")[candidate.line - 1][candidate.column - 1:].startswith(
+            candidate.secret) or "base64" in candidate.signals or "percent-encoded" in candidate.signals
+
+
+@fuzz
+@given(before=code_like, after=code_like, key=keys,
+       template=st.sampled_from(["IMIN_API_KEY={k}", 'api_key = "{k}"', "X-API-KEY: {k}",
+                                 'headers = {{"X-API-KEY": "{k}"}}', "export IMIN_TOKEN='{k}'"]))
+def test_a_planted_key_is_always_found(before: str, after: str, key: str, template: str) -> None:
+    text = f"{before}\n{template.format(k=key)}\n{after}"
+    line = before.count("\n") + 2
+    found = [c for c in detect(Blob(path="app.cfg", text=text)) if c.secret == key]
+    assert any(c.line == line and c.confidence >= 2 for c in found), (text, found)
+
+
+@fuzz
+@given(token=st.text(max_size=300) | st.binary(max_size=300).map(lambda b: b.hex()))
+def test_decoders_never_raise(token: str) -> None:
+    decode_base64(token)
+    for variant in variants(token):
+        assert variant.region[0] <= variant.region[1] <= len(variant.text)
+
+
+@fuzz
+@given(data=st.binary(max_size=600))
+def test_git_output_parsers_fail_only_with_keyguard_errors(data: bytes) -> None:
+    parsers = (parse_log, lambda d: list(staged_blobs(d)), added_lines,
+               lambda d: parse_pre_push(d.decode("utf-8", "replace")))
+    for parse in parsers:
+        with contextlib.suppress(KeyguardError):  # anything else escaping is a bug
+            parse(data)
+
+
+scalars = st.one_of(st.text(max_size=20), st.integers(-5, 10**9), st.booleans(),
+                    st.dates(min_value=datetime.date(2000, 1, 1), max_value=datetime.date(2100, 1, 1)))
+values = st.one_of(scalars, st.lists(scalars, max_size=4))
+known = ["paths", "regexes", "regex-target", "secrets", "commits", "rules", "expires", "reason",
+         "id", "regex", "keywords", "confidence", "examples", "counterexamples", "pahts"]
+tables = st.dictionaries(st.sampled_from(known) | st.text(min_size=1, max_size=8), values, max_size=6)
+documents = st.fixed_dictionaries({}, optional={
+    "allow": st.lists(tables, max_size=3), "rules": st.lists(tables, max_size=2),
+    "blocking-confidence": values, "max-file-size": values, "baseline": values,
+    "allow-markers": values, "bogus": values})
+
+
+def toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, datetime.date)):
+        return str(value)
+    if isinstance(value, str):
+        return '"' + "".join(c if c.isalnum() or c in " _-.*/()[]?+^$" else f"\\u{ord(c):04x}"
+                             for c in value) + '"'
+    assert isinstance(value, list)
+    return "[" + ", ".join(toml(v) for v in value) + "]"
+
+
+def key(name: str) -> str:
+    return '"' + name.encode("unicode_escape").decode().replace('"', '\\"') + '"'
+
+
+def document_text(document: dict) -> str:
+    lines = [f"{key(k)} = {toml(v)}" for k, v in document.items() if k not in ("allow", "rules")]
+    for section in ("allow", "rules"):
+        for table in document.get(section, []):
+            lines.append(f"[[{section}]]")
+            lines.extend(f"{key(k)} = {toml(v)}" for k, v in table.items())
+    return "\n".join(lines) + "\n"
+
+
+@fuzz
+@given(document=documents | st.text(max_size=300).map(lambda t: {"__raw__": t}))
+def test_config_loader_returns_a_config_or_a_config_error(document: dict, tmp_path: Path) -> None:
+    path = tmp_path / ".keyguard.toml"
+    path.write_text(document["__raw__"] if "__raw__" in document else document_text(document))
+    try:
+        config = load_config(str(path), str(tmp_path), datetime.date(2026, 1, 1))
+    except KeyguardError as e:
+        assert e.exit_code == 3 and str(e)
+    else:
+        assert config.rules
