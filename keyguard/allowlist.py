@@ -7,8 +7,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import pathspec
-
 from keyguard.detect.linear import compile_linear
 from keyguard.model import Finding
 
@@ -22,7 +20,7 @@ _COMMIT = re.compile(r"[0-9a-f]{7,64}")
 class AllowEntry:
     where: str  # `.keyguard.toml: [[allow]] #2`, for messages
     reason: str
-    paths: pathspec.GitIgnoreSpec | None = field(default=None, repr=False)
+    paths: Any = field(default=None, repr=False)  # a pathspec.GitIgnoreSpec
     regexes: tuple[Any, ...] = field(default=(), repr=False)
     on_line: bool = False  # regexes match the whole line, not the secret
     secrets: frozenset[str] = frozenset()
@@ -66,11 +64,18 @@ def parse_allow(raw: dict[str, Any], where: str, problems: list[str]) -> AllowEn
     expires = _date(raw.get("expires"), where, problems)
     if len(problems) > before:
         return None
-    return AllowEntry(where=where, reason=str(reason).strip(),
-                      paths=pathspec.GitIgnoreSpec.from_lines(paths) if paths else None,
+    return AllowEntry(where=where, reason=str(reason).strip(), paths=_gitignore(paths),
                       regexes=regexes, on_line=target == "line", secrets=frozenset(secrets),
                       commits=tuple(commits), rules=frozenset(rules) if rules is not None else None,
                       expires=expires)
+
+
+def _gitignore(patterns: list[str]) -> Any:
+    if not patterns:
+        return None
+    import pathspec  # only configurations with paths pay for it
+
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 
 def _strings(raw: dict[str, Any], key: str, where: str, problems: list[str]) -> list[str]:

@@ -6,7 +6,6 @@ Every key is checked: a typo is an error naming file, entry and key, never silen
 from __future__ import annotations
 
 import datetime
-import difflib
 import os
 import re
 import sys
@@ -137,6 +136,8 @@ def _tables(value: object, key: str, label: str, problems: list[str]) -> list[di
 def _check_keys(table: dict[str, Any], known: tuple[str, ...], where: str, problems: list[str]) -> None:
     for key in table:
         if key not in known:
+            import difflib  # only a mistake pays for it
+
             close = difflib.get_close_matches(key, known, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(known)})"
             problems.append(f"{where}: unknown key '{key}'{hint}")

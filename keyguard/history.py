@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from itertools import groupby
 
 from keyguard import git
+from keyguard.blobscan import path_groups, scan_versions
 from keyguard.detect.hexkey import is_checksum_file
 from keyguard.model import Blob, Finding, ScanError, ScanResult, Skipped, Suppressed
 from keyguard.scan import Policy, candidates_in, findings_at
@@ -46,17 +47,23 @@ Progress = Callable[[int, int], None]  # (file versions done, total)
 
 
 def scan_history(revisions: Sequence[str], filters: Sequence[str], policy: Policy, max_size: int,
-                 cwd: str | None = None, progress: Progress | None = None) -> ScanResult:
+                 cwd: str | None = None, progress: Progress | None = None, jobs: int = 1) -> ScanResult:
     plan = plan_history(revisions, filters, cwd)
     found = _Collector()
+    done = [0]
+
+    def advance(versions: int) -> None:
+        done[0] += versions
+        if progress is not None:
+            progress(done[0], len(plan.blobs))
+
+    outcome = scan_versions(path_groups(plan.blobs), policy, max_size, cwd, jobs, advance)
+    for order, finding in outcome.findings:
+        found.add(order, [finding])
+    for item in outcome.suppressed:
+        found.suppressed.setdefault((item.finding.rule_id, item.finding.path, item.finding.secret), item)
+    found.skipped, found.scanned = outcome.skipped, outcome.scanned
     with git.ObjectReader(cwd) as objects:
-        for done, (sha, appearances) in enumerate(plan.blobs.items(), 1):
-            if progress is not None:
-                progress(done, len(plan.blobs))
-            text = _blob_text(objects, sha, appearances[0].path, max_size, found)
-            if text is not None:
-                found.scanned += 1
-                _scan_blob(text, appearances, policy, found)
         earlier = _earlier_secrets(objects, plan.earlier, policy, max_size)
         for commit, message in commit_messages(revisions, filters, cwd):
             order, origin = plan.commits[commit]
@@ -87,16 +94,6 @@ def _follow_renames(best: dict[Key, tuple[int, Finding]], renames: dict[tuple[st
         if earlier is not None and earlier[0] < order:
             best[key] = (earlier[0], dataclasses.replace(finding, origin=earlier[1].origin))
             del best[old_key]
-
-
-def _blob_text(objects: git.ObjectReader, sha: str, path: str, max_size: int,
-               found: _Collector) -> str | None:
-    _, data = objects.read(sha, max_size)
-    if data is None:
-        found.skipped.append(Skipped(path=f"{path} ({sha[:12]})",
-                                     reason=f"over the size cap ({max_size} bytes)"))
-        return None
-    return decode_text(data)
 
 
 def _scan_blob(text: str, appearances: list[Appearance], policy: Policy, found: _Collector) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback
 from collections.abc import Sequence
@@ -10,10 +11,34 @@ import click
 
 from keyguard import __version__
 from keyguard.cli.common import EXIT_CLEAN, EXIT_INTERNAL, EXIT_INTERRUPTED, error
-from keyguard.cli.scanning import ci, history, pre_push, scan, staged
-from keyguard.cli.setup import allow, baseline, config, install, rules
 from keyguard.errors import KeyguardError, UsageError
 from keyguard.terminal import neutralise
+
+# Each command is imported when it runs: the pre-commit hook loads `staged` and nothing else.
+COMMANDS = {
+    "scan": "keyguard.cli.scanning:scan",
+    "staged": "keyguard.cli.scanning:staged",
+    "history": "keyguard.cli.scanning:history",
+    "pre-push": "keyguard.cli.scanning:pre_push",
+    "ci": "keyguard.cli.scanning:ci",
+    "install": "keyguard.cli.setup:install",
+    "baseline": "keyguard.cli.setup:baseline",
+    "allow": "keyguard.cli.setup:allow",
+    "config": "keyguard.cli.setup:config",
+    "rules": "keyguard.cli.setup:rules",
+}
+
+
+class _Commands(click.Group):
+    def list_commands(self, context: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, context: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attribute = COMMANDS[name].split(":")
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        return command
 
 
 def run() -> None:
@@ -48,11 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     return result if isinstance(result, int) else EXIT_CLEAN
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="keyguard")
 def cli() -> None:
     """Find imin API keys (X-API-KEY values and 32-hex keys) before they leak."""
 
-
-for command in (scan, staged, history, pre_push, ci, install, baseline, allow, config, rules):
-    cli.add_command(command)

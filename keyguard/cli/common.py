@@ -7,7 +7,6 @@ import datetime
 import functools
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
@@ -18,7 +17,7 @@ from keyguard.baseline import Baseline, load_baseline
 from keyguard.config import Config, find_config, load_config, parse_size
 from keyguard.errors import UsageError
 from keyguard.model import Confidence, ScanResult
-from keyguard.reporters import FORMATS, ReportOptions
+from keyguard.reporters import FORMATS, ReportOptions, renderer
 from keyguard.scan import Policy
 from keyguard.terminal import neutralise
 
@@ -140,10 +139,10 @@ def _emit(result: ScanResult, report: dict[str, Any]) -> None:
                             color=color, verbose=report["verbose"],
                             show_suppressed=report["show_suppressed"])
     for name, path in report["reports"]:
-        write_atomically(path, FORMATS[name](result, dataclasses.replace(options, color=False)), mode=0o600)
+        write_atomically(path, renderer(name)(result, dataclasses.replace(options, color=False)), mode=0o600)
     if report["quiet"] and not result.findings and result.complete:
         return
-    text = FORMATS[report["format_name"]](result, options)
+    text = renderer(report["format_name"])(result, options)
     if output is None:
         click.echo(text, nl=False, color=color)
     else:
@@ -169,6 +168,7 @@ def progress_display() -> Callable[[int, int], None] | None:
 
 def write_atomically(path: str, text: str, mode: int) -> None:
     """Readers see the old file or the whole new one, never half of it."""
+    import tempfile  # only commands that write files pay for it
     directory = os.path.dirname(os.path.abspath(path))
     try:
         handle, temporary = tempfile.mkstemp(dir=directory, prefix=".keyguard-", suffix=".tmp")

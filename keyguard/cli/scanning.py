@@ -7,7 +7,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -22,13 +22,14 @@ from keyguard.cli.common import (
     size_option,
 )
 from keyguard.errors import UsageError
-from keyguard.history import Progress, scan_history
 from keyguard.model import Blob, ScanError, ScanResult, Skipped
 from keyguard.scan import scan_items
-from keyguard.sources.ci import detect_range, range_revisions
-from keyguard.sources.files import WalkOptions, read_paths, read_stream
-from keyguard.sources.push import RefUpdate, parse_pre_push, push_revisions
-from keyguard.sources.staged import read_staged
+
+if TYPE_CHECKING:
+    from keyguard.history import Progress
+    from keyguard.sources.files import WalkOptions
+
+# Sources are imported by the commands that read them: `staged` (the hook) loads no other.
 
 
 @click.command()
@@ -47,6 +48,8 @@ def scan(paths: tuple[str, ...], stdin_name: str, max_file_size: str | None,
     Inside a git work tree, files that .gitignore excludes are skipped unless named, and paths
     are reported from the repository root.
     """
+    from keyguard.sources.files import WalkOptions
+
     started = time.perf_counter()
     policy = load_policy(report)
     walk = WalkOptions(max_file_size=size_option(max_file_size, policy.config.max_file_size),
@@ -58,6 +61,8 @@ def scan(paths: tuple[str, ...], stdin_name: str, max_file_size: str | None,
 
 def _items(paths: tuple[str, ...], stdin_name: str,
            walk: WalkOptions) -> Iterator[Blob | Skipped | ScanError]:
+    from keyguard.sources.files import read_paths, read_stream
+
     files = [p for p in paths if p != "-"]
     if "-" in paths:
         yield read_stream(sys.stdin.buffer, stdin_name, walk.max_file_size)
@@ -77,6 +82,8 @@ def staged(paths: tuple[str, ...], **report: Any) -> int:
 
     Only keys on lines this commit adds or changes block; PATHS limit the scan to those paths.
     """
+    from keyguard.sources.staged import read_staged
+
     started = time.perf_counter()
     root = git.toplevel()
     policy = load_policy(report, base=root)
@@ -93,9 +100,10 @@ def staged(paths: tuple[str, ...], **report: Any) -> int:
 @click.option("--since", metavar="DATE", help="Only commits more recent than DATE (git's formats).")
 @click.option("--until", metavar="DATE", help="Only commits older than DATE.")
 @click.option("--max-file-size", metavar="SIZE", help="Skip file versions larger than this (default 10M).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Processes to scan with (default: all cores).")
 @report_options
 def history(revisions: tuple[str, ...], since: str | None, until: str | None,
-            max_file_size: str | None, **report: Any) -> int:
+            max_file_size: str | None, jobs: int | None, **report: Any) -> int:
     """Scan commits: all refs by default, or REVISIONS such as origin/main..HEAD.
 
     Each file version is scanned once; each finding names the commit that first brought the
@@ -105,16 +113,21 @@ def history(revisions: tuple[str, ...], since: str | None, until: str | None,
         if revision.startswith("-"):
             raise UsageError(f"not a revision: {revision!r} (options go before revisions)")
     filters = [f"--since={since}"] * bool(since) + [f"--until={until}"] * bool(until)
-    return _history(list(revisions), filters, max_file_size, report, progress=progress_display())
+    return _history(list(revisions), filters, max_file_size, report, progress=progress_display(),
+                    jobs=jobs)
 
 
 def _history(revisions: list[str], filters: list[str], max_file_size: str | None,
-             report: dict[str, Any], progress: Progress | None = None) -> int:
+             report: dict[str, Any], progress: Progress | None = None, jobs: int | None = None) -> int:
+    from keyguard.blobscan import default_jobs
+    from keyguard.history import scan_history
+
     started = time.perf_counter()
     root = git.toplevel()
     policy = load_policy(report, base=root)
     limit = size_option(max_file_size, policy.config.max_file_size)
-    result = scan_history(revisions, filters, policy, limit, cwd=root, progress=progress)
+    result = scan_history(revisions, filters, policy, limit, cwd=root, progress=progress,
+                          jobs=jobs or default_jobs())
     return finish(_timed(result, started), report)
 
 
@@ -128,6 +141,8 @@ def pre_push(remote: str | None, url: str | None, **report: Any) -> int:
     Reads git's pre-push input on stdin, or pre-commit's PRE_COMMIT_FROM_REF and
     PRE_COMMIT_TO_REF. A new branch sends the commits no remote-tracking ref has.
     """
+    from keyguard.sources.push import RefUpdate, parse_pre_push, push_revisions
+
     to_ref = os.environ.get("PRE_COMMIT_TO_REF")
     if to_ref:
         from_ref = os.environ.get("PRE_COMMIT_FROM_REF") or None
@@ -151,6 +166,8 @@ def pre_push(remote: str | None, url: str | None, **report: Any) -> int:
 @report_options
 def ci(base: str | None, **report: Any) -> int:
     """Scan the commits under test in CI: the push, pull request or merge request range."""
+    from keyguard.sources.ci import detect_range, range_revisions
+
     if report["show_secrets"]:
         raise UsageError("--show-secrets is refused in CI: keys never go into a build log")
     ci_range = detect_range(os.environ, base)

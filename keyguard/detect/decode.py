@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -79,9 +78,15 @@ def _percent_variants(text: str) -> Iterator[Variant]:
         if line_start in seen_lines:
             continue
         seen_lines.add(line_start)
-        decoded = urllib.parse.unquote(text[line_start:line_end])
+        decoded = unquote(text[line_start:line_end])
         yield Variant(kind="percent-encoded", origin=match.start(), origin_end=line_end,
                       text=decoded, region=(0, len(decoded)))
+
+
+def unquote(text: str) -> str:
+    import urllib.parse  # only text with percent escapes pays for it
+
+    return urllib.parse.unquote(text)
 
 
 def _line_bounds(text: str, offset: int) -> tuple[int, int]:

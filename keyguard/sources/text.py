@@ -7,10 +7,15 @@ import codecs
 _SNIFF = 8192
 
 
+def is_binary(data: bytes) -> bool:
+    """A NUL byte early on, unless the text is UTF-16 (which has many)."""
+    return b"\0" in data[:_SNIFF] and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+
+
 def decode_text(data: bytes) -> str | None:
     """The text of `data`, or None when it is binary. UTF-16 needs its BOM; bad UTF-8 is replaced."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16", errors="replace")
-    if b"\0" in data[:_SNIFF]:
+    if is_binary(data):
         return None
     return data.removeprefix(codecs.BOM_UTF8).decode("utf-8", errors="replace")

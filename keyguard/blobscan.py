@@ -1,0 +1,175 @@
+"""Scanning many file versions fast, for history and audits.
+
+- Each distinct blob is read once, through one long-lived `git cat-file --batch` per process.
+- Versions of one path are scanned in commit order; in a later version only the lines that
+  no earlier version of that path had (and their surroundings) are examined: secrets on old
+  lines were found, and attributed, in the version that introduced them.
+- A single RE2 pass decides where rules need to run at all (keyguard.detect.fast).
+- Paths are spread over worker processes; only findings travel back.
+"""
+
+from __future__ import annotations
+
+import codecs
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from itertools import groupby
+from typing import Any
+
+from keyguard import git
+from keyguard.detect import RULES
+from keyguard.detect.fast import detect_bytes, detect_windows, line_windows
+from keyguard.detect.hexkey import is_checksum_file
+from keyguard.model import Candidate, Finding, Skipped, Suppressed
+from keyguard.scan import Policy, findings_at
+from keyguard.sources.history import Appearance
+from keyguard.sources.text import decode_text, is_binary
+
+DEDUP_MIN = 16 << 10  # smaller versions are scanned whole: cheaper than comparing lines
+_BATCH = 256  # versions of small paths sent to a worker at once
+_UTF16 = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+Version = tuple[str, list[Appearance]]  # blob id, where it appeared first
+Group = list[Version]  # one path's versions, in commit order
+
+
+@dataclass(slots=True)
+class Outcome:
+    findings: list[tuple[int, Finding]] = field(default_factory=list)
+    suppressed: list[Suppressed] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    scanned: int = 0
+
+    def merge(self, other: Outcome) -> None:
+        self.findings += other.findings
+        self.suppressed += other.suppressed
+        self.skipped += other.skipped
+        self.scanned += other.scanned
+
+
+def path_groups(blobs: dict[str, list[Appearance]]) -> list[Group]:
+    """Versions grouped by the path they first appeared at, each group in commit order."""
+    groups: dict[str, Group] = {}
+    for sha, appearances in blobs.items():
+        groups.setdefault(appearances[0].path, []).append((sha, appearances))
+    return list(groups.values())
+
+
+def scan_versions(groups: list[Group], policy: Policy, max_size: int, cwd: str | None,
+                  jobs: int, progress: Callable[[int], None] | None = None) -> Outcome:
+    """Every version of every group; `progress(n)` after each n versions done. With jobs=0,
+    the reference path: one process, every version scanned whole (for tests to compare)."""
+    whole, jobs = jobs == 0, max(jobs, 1)
+    tasks = _tasks(groups)
+    total = Outcome()
+    if jobs == 1 or len(tasks) <= 1:
+        with git.ObjectReader(cwd) as objects:
+            for task in tasks:
+                total.merge(_scan_task(task, objects, policy, max_size, whole))
+                if progress:
+                    progress(sum(len(group) for group in task))
+        return total
+    _WORKER["job"] = (policy, max_size, cwd)  # inherited by forked workers: rules need no pickling
+    context = multiprocessing.get_context("fork")
+    with context.Pool(jobs, initializer=_start_worker) as pool:
+        for outcome, done in pool.imap_unordered(_worker_task, tasks):
+            total.merge(outcome)
+            if progress:
+                progress(done)
+    return total
+
+
+def _tasks(groups: list[Group]) -> list[list[Group]]:
+    """Big groups alone, small ones batched; the biggest first, so the pool ends together."""
+    ordered = sorted(groups, key=len, reverse=True)
+    tasks: list[list[Group]] = []
+    batch: list[Group] = []
+    for group in ordered:
+        if len(group) >= _BATCH:
+            tasks.append([group])
+            continue
+        batch.append(group)
+        if sum(len(g) for g in batch) >= _BATCH:
+            tasks.append(batch)
+            batch = []
+    return tasks + ([batch] if batch else [])
+
+
+_WORKER: dict[str, Any] = {}  # in each worker: the job (policy, size cap, cwd) and its git reader
+
+
+def _start_worker() -> None:
+    _WORKER["objects"] = git.ObjectReader(_WORKER["job"][2])
+
+
+def _worker_task(task: list[Group]) -> tuple[Outcome, int]:
+    policy, max_size, _ = _WORKER["job"]
+    return _scan_task(task, _WORKER["objects"], policy, max_size, False), sum(len(g) for g in task)
+
+
+def _scan_task(task: list[Group], objects: git.ObjectReader, policy: Policy, max_size: int,
+               whole: bool) -> Outcome:
+    outcome = Outcome()
+    for group in task:
+        seen: set[bytes] = set()  # lines of this path's earlier versions
+        for sha, appearances in group:
+            _, data = objects.read(sha, max_size)
+            if data is None:
+                outcome.skipped.append(Skipped(path=f"{appearances[0].path} ({sha[:12]})",
+                                               reason=f"over the size cap ({max_size} bytes)"))
+            elif not is_binary(data):
+                outcome.scanned += 1
+                dedup = len(appearances) == 1 and not whole
+                _scan_version(data, appearances, seen if dedup else None, policy, outcome)
+    return outcome
+
+
+def _scan_version(data: bytes, appearances: list[Appearance], seen: set[bytes] | None, policy: Policy,
+                  outcome: Outcome) -> None:
+    """Detect once per kind of path (lockfiles are judged differently), then place findings."""
+    by_kind = sorted(appearances, key=lambda a: is_checksum_file(a.path))
+    for _, group in groupby(by_kind, key=lambda a: is_checksum_file(a.path)):
+        places = list(group)
+        found = _candidates(data, places[0].path, seen, policy)
+        candidates = [c for c in found if c.confidence >= policy.report_at]
+        text = (decode_text(data) or "") if candidates else ""
+        for place in places:
+            kept, dropped = findings_at(place.path, text, candidates, policy, place.origin)
+            outcome.findings += [(place.order, finding) for finding in kept]
+            outcome.suppressed += dropped
+
+
+def _candidates(data: bytes, path: str, seen: set[bytes] | None, policy: Policy) -> list[Candidate]:
+    rules = policy.config.rules
+    if seen is None or data.startswith(_UTF16) or not all(rule in RULES for rule in rules):
+        return detect_bytes(data, path, rules) or []
+    data = data.removeprefix(codecs.BOM_UTF8)
+    lines = data.split(b"\n")
+    fresh = set(lines) - seen
+    seen.update(fresh)
+    if len(data) < DEDUP_MIN or len(fresh) * 2 > len(lines):
+        return detect_bytes(data, path, rules) or []
+    spans = sorted(_line_spans(data, fresh))
+    if not spans:
+        return []
+    return list(detect_windows(data, path, line_windows(data, spans), rules))
+
+
+def _line_spans(data: bytes, lines: set[bytes]) -> Iterator[tuple[int, int]]:
+    """Where each of `lines` stands as a whole line in `data`."""
+    for line in lines:
+        if not line:
+            continue
+        start = data.find(line)
+        while start >= 0:
+            end = start + len(line)
+            if (start == 0 or data[start - 1] == 10) and (end == len(data) or data[end] == 10):
+                yield start, end
+            start = data.find(line, start + 1)
+
+
+def default_jobs() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+

@@ -1,0 +1,50 @@
+"""The fast path finds exactly what detecting on the whole text finds."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from keyguard.detect import detect
+from keyguard.detect.fast import detect_bytes
+from keyguard.model import Blob
+from keyguard.sources.text import decode_text
+from tests.test_properties import TOKENS, code_like
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "corpus"
+
+
+def fast(data: bytes, path: str) -> list:
+    return detect_bytes(data, path) or []
+
+
+def reference(data: bytes, path: str) -> list:
+    text = decode_text(data)
+    return [] if text is None else list(detect(Blob(path=path, text=text)))
+
+
+def test_same_findings_on_every_fixture() -> None:
+    files = [p for p in FIXTURES.rglob("*") if p.is_file()]
+    assert len(files) > 100
+    for path in files:
+        data = path.read_bytes()
+        assert fast(data, path.name) == reference(data, path.name), path
+
+
+def test_same_findings_in_a_large_file_with_scattered_keys() -> None:
+    body = [f"line {n} of ordinary text, value={n * 7}" for n in range(20000)]
+    body[50] = "IMIN_API_KEY=3f0c9e1d2b7a48c6" "a5e4d3c2b1a09f8e"
+    body[19990] = "headers = {\n  'X-API-KEY':\n    '9b1e6f0a27c44d1e" "8f3a5b6c7d8e9f01'\n}"
+    data = "\n".join(body).encode()
+    found = fast(data, "big.txt")
+    assert found == reference(data, "big.txt") and len(found) == 2
+
+
+@settings(max_examples=int(os.environ.get("KEYGUARD_FUZZ_EXAMPLES", "150")), deadline=None)
+@given(parts=st.lists(st.sampled_from(TOKENS) | code_like, max_size=40))
+def test_same_findings_on_random_text(parts: list[str]) -> None:
+    data = "".join(parts).encode("utf-8", "surrogatepass")
+    assert fast(data, "f.txt") == reference(data, "f.txt")

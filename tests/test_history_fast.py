@@ -1,0 +1,44 @@
+"""The fast history path (new lines only, several processes) finds what scanning every file
+version whole, in one process, finds."""
+
+from __future__ import annotations
+
+import datetime
+import shutil
+from pathlib import Path
+
+from keyguard.config import load_config
+from keyguard.history import scan_history
+from keyguard.scan import Policy
+from tests.conftest import Repo, fake_key
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "corpus"
+
+
+def findings(repo: Repo, jobs: int) -> list[tuple]:
+    config = load_config(None, str(repo.path), datetime.date(2026, 1, 1))
+    result = scan_history([], [], Policy(config=config, base=str(repo.path)), 10 << 20,
+                          cwd=str(repo.path), jobs=jobs)
+    return sorted((f.rule_id, f.path, f.secret, f.line, f.column, f.confidence, f.origin)
+                  for f in result.findings)
+
+
+def test_fast_path_equals_reference_on_an_evolving_corpus(repo: Repo) -> None:
+    shutil.copytree(FIXTURES, repo.path / "corpus")
+    big = ["ordinary line %d, request_id=%s" % (n, fake_key(f"rid{n}")) for n in range(3000)]
+    repo.write("logs/access.log", "\n".join(big))
+    repo.stage()
+    repo.commit("corpus and a big log")
+    for n in range(6):  # edit the big file: a key appears on a new line, then another in a record
+        big.insert(100 * n, f"IMIN_API_KEY={fake_key(f'edit{n}')}" if n % 2 else
+                   f'{{"name": "X-API-KEY",\n "value": "{fake_key(f"rec{n}")}"}}')
+        big[2000 + n] = "changed " + big[2000 + n]
+        repo.write("logs/access.log", "\n".join(big))
+        repo.write(f"corpus/positive/.env", (FIXTURES / "positive/.env").read_text() + f"\n# edit {n}\n")
+        repo.stage()
+        repo.commit(f"edit {n}")
+    reference = findings(repo, jobs=0)
+    assert findings(repo, jobs=1) == reference
+    assert findings(repo, jobs=2) == reference
+    assert sum(1 for f in reference if f[1] == "logs/access.log") == 6
+    assert len(reference) > 150
