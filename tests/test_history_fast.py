@@ -25,7 +25,7 @@ def findings(repo: Repo, jobs: int) -> list[tuple]:
 
 def test_fast_path_equals_reference_on_an_evolving_corpus(repo: Repo) -> None:
     shutil.copytree(FIXTURES, repo.path / "corpus")
-    big = ["ordinary line %d, request_id=%s" % (n, fake_key(f"rid{n}")) for n in range(3000)]
+    big = [f"ordinary line {n}, request_id={fake_key(f'rid{n}')}" for n in range(3000)]
     repo.write("logs/access.log", "\n".join(big))
     repo.stage()
     repo.commit("corpus and a big log")
@@ -34,7 +34,7 @@ def test_fast_path_equals_reference_on_an_evolving_corpus(repo: Repo) -> None:
                    f'{{"name": "X-API-KEY",\n "value": "{fake_key(f"rec{n}")}"}}')
         big[2000 + n] = "changed " + big[2000 + n]
         repo.write("logs/access.log", "\n".join(big))
-        repo.write(f"corpus/positive/.env", (FIXTURES / "positive/.env").read_text() + f"\n# edit {n}\n")
+        repo.write("corpus/positive/.env", (FIXTURES / "positive/.env").read_text() + f"\n# edit {n}\n")
         repo.stage()
         repo.commit(f"edit {n}")
     reference = findings(repo, jobs=0)
