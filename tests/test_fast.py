@@ -9,7 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from keyguard.detect import detect
+from keyguard.detect.decode import _BASE64_TOKEN, _PERCENT_ESCAPE
 from keyguard.detect.fast import detect_bytes
+from keyguard.detect.header import NAME
+from keyguard.detect.hexkey import HEX_RUN
+from keyguard.detect.rule import Pass
 from keyguard.model import Blob
 from keyguard.sources.text import decode_text
 from tests.test_properties import TOKENS, code_like
@@ -48,3 +52,13 @@ def test_same_findings_in_a_large_file_with_scattered_keys() -> None:
 def test_same_findings_on_random_text(parts: list[str]) -> None:
     data = "".join(parts).encode("utf-8", "surrogatepass")
     assert fast(data, "f.txt") == reference(data, "f.txt")
+
+
+@settings(max_examples=60, deadline=None)
+@given(parts=st.lists(st.sampled_from([*TOKENS, "a" * 50, "0" * 40, "Zz+/" * 30, "%2"]), min_size=1,
+                      max_size=60))
+def test_long_texts_use_re2_with_the_same_matches(parts: list[str]) -> None:
+    unit = "".join(parts).encode("ascii", "ignore").decode() or "x"
+    text = unit * (Pass.LONG // len(unit) + 1)
+    for scan in (NAME, HEX_RUN, _BASE64_TOKEN, _PERCENT_ESCAPE):
+        assert list(scan.spans(text)) == [m.span() for m in scan.compiled.finditer(text)]

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from keyguard.detect.rule import Pass
+
 # 32 hex characters encode to 44 base64 characters; shorter tokens cannot hold a key.
-_BASE64_TOKEN = re.compile(r"[A-Za-z0-9+/_-]{40,65536}={0,2}")
-_PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+_BASE64_TOKEN = Pass(r"[A-Za-z0-9+/_-]{40,}={0,2}")
+MAX_TOKEN = 64 << 10  # longer tokens are not decoded
+_PERCENT_ESCAPE = Pass(r"%[0-9A-Fa-f]{2}")
 MAX_DECODED_PER_BLOB = 4 << 20
 
 
@@ -46,14 +48,14 @@ def _chain(*iterators: Iterator[Variant]) -> Iterator[Variant]:
 
 
 def _base64_variants(text: str) -> Iterator[Variant]:
-    for match in _BASE64_TOKEN.finditer(text):
-        decoded = decode_base64(match.group())
+    for start, end in _BASE64_TOKEN.spans(text):
+        decoded = decode_base64(text[start:end]) if end - start <= MAX_TOKEN else None
         if decoded is None:
             continue
-        line_start, line_end = _line_bounds(text, match.start())
-        prefix = text[line_start : match.start()]
-        suffix = text[match.end() : line_end]
-        yield Variant(kind="base64", origin=match.start(), origin_end=match.end(),
+        line_start, line_end = _line_bounds(text, start)
+        prefix = text[line_start:start]
+        suffix = text[end:line_end]
+        yield Variant(kind="base64", origin=start, origin_end=end,
                       text=prefix + decoded + suffix,
                       region=(len(prefix), len(prefix) + len(decoded)))
 
@@ -73,13 +75,13 @@ def decode_base64(token: str) -> str | None:
 
 def _percent_variants(text: str) -> Iterator[Variant]:
     seen_lines: set[int] = set()
-    for match in _PERCENT_ESCAPE.finditer(text):
-        line_start, line_end = _line_bounds(text, match.start())
+    for start, _ in _PERCENT_ESCAPE.spans(text):
+        line_start, line_end = _line_bounds(text, start)
         if line_start in seen_lines:
             continue
         seen_lines.add(line_start)
         decoded = unquote(text[line_start:line_end])
-        yield Variant(kind="percent-encoded", origin=match.start(), origin_end=line_end,
+        yield Variant(kind="percent-encoded", origin=start, origin_end=line_end,
                       text=decoded, region=(0, len(decoded)))
 
 

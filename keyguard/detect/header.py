@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from keyguard.detect.rule import Hit
+from keyguard.detect.rule import Hit, Pass
 from keyguard.detect.values import (
     KNOWN_PUBLIC_KEYS,
     looks_like_identifier,
@@ -15,7 +15,7 @@ from keyguard.detect.values import (
 from keyguard.model import Confidence
 
 # Spelled out rather than IGNORECASE: several times faster in Python's engine.
-NAME = re.compile(r"[xX][-_][aA][pP][iI][-_][kK][eE][yY]")
+NAME = Pass(r"[xX][-_][aA][pP][iI][-_][kK][eE][yY]")
 # Also as servers and test clients spell it: nginx $http_x_api_key, Django HTTP_X_API_KEY.
 _SERVER_PREFIX = "http_"
 _NAME_CHAR = re.compile(r"[\w-]")
@@ -61,8 +61,8 @@ _CLOSING_QUOTES = ("\"", "'", "`", "\\")
 
 
 def find(text: str, path: str) -> Iterator[Hit]:
-    for match in NAME.finditer(text):
-        start, end = match.span()
+    for name_start, end in NAME.spans(text):
+        start = name_start
         if text[max(0, start - 5) : start].lower() == _SERVER_PREFIX:
             start -= 6 if text[start - 6 : start - 5] == "$" else 5
         if _is_name_char(text, start - 1) or _is_name_char(text, end):

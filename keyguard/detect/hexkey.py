@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from collections.abc import Iterator
 
-from keyguard.detect.rule import Hit
+from keyguard.detect.rule import Hit, Pass
 from keyguard.detect.values import KNOWN_PUBLIC_KEYS, is_repetitive
 from keyguard.model import Confidence
 
 # Runs of 32 or more; the length check in code gives hex boundaries without look-around.
-HEX_RUN = re.compile(r"[0-9A-Fa-f]{32,}")
+HEX_RUN = Pass(r"[0-9A-Fa-f]{32,}")
 _DIGIT = re.compile(r"[0-9]")
 _LETTER = re.compile(r"[A-Fa-f]")
 
@@ -51,13 +52,13 @@ _CHECKSUM_SUFFIXES = (".lock", ".md5", ".sha1", ".sha256", ".sha512", ".sum")
 def find(text: str, path: str) -> Iterator[Hit]:
     if is_checksum_file(path):
         return
-    for match in HEX_RUN.finditer(text):
-        secret = match.group()
+    for start, end in HEX_RUN.spans(text):
+        secret = text[start:end]
         if len(secret) != 32 or not (_DIGIT.search(secret) and _LETTER.search(secret)):
             continue
         if is_repetitive(secret):
             continue
-        hit = _grade(text, match.start(), secret)
+        hit = _grade(text, start, secret)
         if hit is not None:
             yield hit
 
@@ -69,6 +70,26 @@ def is_checksum_file(path: str) -> bool:
 
 
 def _grade(text: str, start: int, secret: str) -> Hit | None:
+    """Grading reads at most 401 characters before the key (its line, the line above, a
+    record's name), so the same key in the same context gets the same grade: versions of a
+    file repeat most lines, and the grade is remembered."""
+    graded = _grade_in_context(text[max(0, start - _CONTEXT) : start], secret)
+    if graded is None:
+        return None
+    confidence, signals, label = graded
+    return Hit(start=start, secret=secret, confidence=confidence, signals=signals, label=label)
+
+
+_CONTEXT = 420
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def _grade_in_context(context: str, secret: str) -> tuple[Confidence, tuple[str, ...], str | None] | None:
+    hit = _grade_at(context, len(context), secret)
+    return None if hit is None else (hit.confidence, hit.signals, hit.label)
+
+
+def _grade_at(text: str, start: int, secret: str) -> Hit | None:
     left = _left_context(text, start)
     field = _field_context(left)
     name = _assigned_name(field)

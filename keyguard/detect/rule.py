@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from keyguard.model import Confidence
 
@@ -31,3 +34,32 @@ class Rule:
     find: Finder
     examples: tuple[str, ...]  # each must give a finding of this rule at medium or above
     counterexamples: tuple[str, ...]  # each must give no finding of this rule at all
+
+
+class Pass:
+    """A whole-text pass of a simple pattern (a character class repeated, a literal): Python's
+    `re` on short texts, RE2 on the bytes of long ASCII texts, where it is several times faster
+    and gives the same matches at the same offsets."""
+
+    LONG = 32 << 10
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self.compiled = re.compile(pattern)
+
+    def spans(self, text: str) -> Iterator[tuple[int, int]]:
+        if len(text) >= self.LONG and text.isascii():
+            for match in _re2(self.pattern.encode()).finditer(text.encode("ascii")):
+                yield match.span()
+        else:
+            for match in self.compiled.finditer(text):
+                yield match.span()
+
+
+@functools.cache
+def _re2(pattern: bytes) -> Any:
+    import re2  # long texts only: the hook's small files never load it
+
+    options = re2.Options()
+    options.log_errors = False
+    return re2.compile(pattern, options)
