@@ -18,6 +18,7 @@ from keyguard.custom_rules import RULE_KEYS, parse_rule
 from keyguard.detect import RULES, Rule
 from keyguard.errors import ConfigError
 from keyguard.model import Confidence
+from keyguard.verify_config import IMIN, VERIFY_KEYS, VerifyEntry, parse_verify
 from keyguard.worktree import repository_root
 
 if sys.version_info >= (3, 11):
@@ -29,7 +30,8 @@ CONFIG_NAME = ".keyguard.toml"
 DEFAULT_MAX_FILE_SIZE = 10 << 20
 INLINE_MARKER = "keyguard:allow"
 OTHER_MARKERS = ("gitleaks:allow", "pragma: allowlist secret")  # opt-in, for teams migrating
-_TOP_KEYS = ("blocking-confidence", "max-file-size", "baseline", "allow-markers", "allow", "rules")
+_TOP_KEYS = ("blocking-confidence", "max-file-size", "baseline", "allow-markers", "allow", "rules",
+             "verify", "verify-by-default")
 _SIZE = re.compile(r"(?i)(\d+)\s*([kmg]i?b?|b)?")
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
@@ -45,6 +47,8 @@ class Config:
     baseline: str = DEFAULT_BASELINE  # relative to root
     markers: tuple[str, ...] = (INLINE_MARKER,)
     warnings: tuple[str, ...] = ()  # expired allow entries: said, not applied
+    verify: tuple[VerifyEntry, ...] = (IMIN,)  # where --verify may send a key
+    verify_by_default: bool = False  # verify without --verify, hooks included
 
 
 def find_config(start: str) -> tuple[str, str | None]:
@@ -67,6 +71,7 @@ def load_config(path: str | None, root: str, today: datetime.date) -> Config:
     _check_keys(table, _TOP_KEYS, label, problems)
     rules = _rules(table.get("rules", []), label, problems)
     allow = _allow(table.get("allow", []), label, problems)
+    verify = _verify(table.get("verify", []), label, problems)
     settings = _settings(table, label, problems)
     if problems:
         raise ConfigError("\n".join(problems))
@@ -74,7 +79,7 @@ def load_config(path: str | None, root: str, today: datetime.date) -> Config:
     warnings = tuple(f"{e.where}: expired on {e.expires}, no longer applied (reason was: {e.reason})"
                      for e in allow if e not in active)
     return Config(root=root, source=path, allow=active, rules=RULES + rules, warnings=warnings,
-                  **settings)
+                  verify=(*verify, IMIN), **settings)
 
 
 def _settings(table: dict[str, Any], label: str, problems: list[str]) -> dict[str, Any]:
@@ -94,12 +99,28 @@ def _settings(table: dict[str, Any], label: str, problems: list[str]) -> dict[st
         settings["baseline"] = baseline
     else:
         problems.append(f"{label}: 'baseline' must be a path relative to the repository root")
+    by_default = table.get("verify-by-default", False)
+    if isinstance(by_default, bool):
+        settings["verify_by_default"] = by_default
+    else:
+        problems.append(f"{label}: 'verify-by-default' must be true or false")
     markers = table.get("allow-markers", [])
     if isinstance(markers, list) and all(m in OTHER_MARKERS for m in markers):
         settings["markers"] = (INLINE_MARKER, *markers)
     else:
         problems.append(f"{label}: 'allow-markers' may list {', '.join(map(repr, OTHER_MARKERS))}")
     return settings
+
+
+def _verify(entries: object, label: str, problems: list[str]) -> tuple[VerifyEntry, ...]:
+    parsed = []
+    for number, raw in enumerate(_tables(entries, "verify", label, problems), 1):
+        where = f"{label}: [[verify]] #{number}"
+        _check_keys(raw, VERIFY_KEYS, where, problems)
+        entry = parse_verify(raw, where, problems)
+        if entry is not None:
+            parsed.append(entry)
+    return tuple(parsed)
 
 
 def _allow(entries: object, label: str, problems: list[str]) -> tuple[AllowEntry, ...]:

@@ -69,6 +69,7 @@ class Finding:
     label: str | None = field(default=None, compare=False)
     origin: Origin | None = field(default=None, compare=False)
     excerpt: str = field(default="", repr=False, compare=False)  # the line, clipped; holds the secret
+    verification: str | None = field(default=None, compare=False)  # "live (HTTP 200)", with --verify
 
     @property
     def fingerprint(self) -> str:

@@ -59,6 +59,11 @@ def report_options(command: Callable[..., int]) -> Callable[..., int]:
         click.option("--show-suppressed", is_flag=True,
                      help="Also list findings that allowlists, markers or the baseline suppressed."),
         click.option("--explain", is_flag=True, help="Show the signals behind each finding."),
+        click.option("--verify", is_flag=True,
+                     help="Ask each key's API whether it is live (network: see docs/verify.md)."),
+        click.option("--only-live", is_flag=True,
+                     help="With --verify: report only keys that are live (the exit code still "
+                          "counts every blocking finding)."),
         click.option("--quiet", "-q", is_flag=True, help="Print nothing when nothing is found."),
         click.option("--verbose", "-v", is_flag=True, help="List skipped files."),
         click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR set)."),
@@ -114,8 +119,12 @@ def size_option(value: str | None, default: int) -> int:
         raise UsageError(f"--max-file-size: {e}") from e
 
 
-def finish(result: ScanResult, report: dict[str, Any], named: frozenset[str] = frozenset()) -> int:
+def finish(result: ScanResult, report: dict[str, Any], named: frozenset[str] = frozenset(),
+           config: Config | None = None) -> int:
     """Report the result and choose the exit code: incomplete (4) over findings (1)."""
+    blocking = bool(result.blocking)  # verification and --only-live never lower this
+    if config is not None and (report["verify"] or config.verify_by_default):
+        result = _verified(result, config, only_live=report["only_live"])
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
     result = dataclasses.replace(
         result, finished_at=now.isoformat(),
@@ -128,7 +137,18 @@ def finish(result: ScanResult, report: dict[str, Any], named: frozenset[str] = f
     _emit(result, report)
     if not result.complete:
         return EXIT_INCOMPLETE
-    return EXIT_FINDINGS if result.blocking else EXIT_CLEAN
+    return EXIT_FINDINGS if blocking else EXIT_CLEAN
+
+
+def _verified(result: ScanResult, config: Config, only_live: bool) -> ScanResult:
+    from keyguard.verify import verify_findings  # the network is loaded only when asked for
+
+    verdicts = verify_findings(result.findings, config.verify)
+    findings = tuple(dataclasses.replace(f, verification=str(verdicts[f.secret_sha256]))
+                     for f in result.findings)
+    if only_live:
+        findings = tuple(f for f in findings if (f.verification or "").startswith("live"))
+    return dataclasses.replace(result, findings=findings)
 
 
 def _emit(result: ScanResult, report: dict[str, Any]) -> None:

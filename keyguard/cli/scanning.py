@@ -56,7 +56,7 @@ def scan(paths: tuple[str, ...], stdin_name: str, max_file_size: str | None,
                        follow_symlinks=follow_symlinks, use_gitignore=not no_ignore)
     result = scan_items(_items(paths or (".",), stdin_name, walk), policy)
     named = frozenset({os.path.normpath(p) for p in paths} | {stdin_name})
-    return finish(_timed(result, started), report, named)
+    return finish(_timed(result, started), report, named, policy.config)
 
 
 def _items(paths: tuple[str, ...], stdin_name: str,
@@ -88,7 +88,7 @@ def staged(paths: tuple[str, ...], **report: Any) -> int:
     root = git.toplevel()
     policy = load_policy(report, base=root)
     result = scan_items(read_staged(paths, policy.config.max_file_size), policy)
-    code = finish(_timed(result, started), report)
+    code = finish(_timed(result, started), report, config=policy.config)
     if code == EXIT_FINDINGS:
         error("commit blocked. Remove the key (see fix above), or skip this check once with "
               "`git commit --no-verify` (pre-commit: SKIP=keyguard git commit).")
@@ -128,7 +128,7 @@ def _history(revisions: list[str], filters: list[str], max_file_size: str | None
     limit = size_option(max_file_size, policy.config.max_file_size)
     result = scan_history(revisions, filters, policy, limit, cwd=root, progress=progress,
                           jobs=jobs or default_jobs())
-    return finish(_timed(result, started), report)
+    return finish(_timed(result, started), report, config=policy.config)
 
 
 @click.command("pre-push")

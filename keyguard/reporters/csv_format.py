@@ -11,7 +11,7 @@ from keyguard.reporters.options import ReportOptions, shown_secret
 from keyguard.terminal import neutralise
 
 COLUMNS = ("path", "line", "column", "rule_id", "confidence", "blocking", "secret", "fingerprint",
-           "commit", "author", "email", "date")
+           "commit", "author", "email", "date", "verification")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -24,7 +24,7 @@ def render(result: ScanResult, options: ReportOptions) -> str:
         row = (finding.path, finding.line, finding.column, finding.rule_id, finding.confidence.label,
                str(finding.blocking).lower(), shown_secret(finding, options), finding.fingerprint,
                origin.commit if origin else "", origin.author if origin else "",
-               origin.email if origin else "", origin.date if origin else "")
+               origin.email if origin else "", origin.date if origin else "", finding.verification or "")
         writer.writerow([_cell(value) for value in row])
     return out.getvalue()
 

@@ -17,7 +17,8 @@ def render(result: ScanResult, options: ReportOptions) -> str:
     for finding in sorted(result.findings, key=finding_order):
         level = "error" if finding.blocking else "notice"
         title = f"keyguard {finding.rule_id} ({finding.confidence.label})"
-        message = (f"{shown_secret(finding, options)}: move the key to an environment variable and "
+        verified = f" (verified {finding.verification})" if finding.verification else ""
+        message = (f"{shown_secret(finding, options)}{verified}: move the key to an environment variable and "
                    f"rotate it; not a key? keyguard allow {finding.fingerprint} --reason '...'")
         properties = [f"title={_property(title)}"]
         if not finding.path.startswith("("):

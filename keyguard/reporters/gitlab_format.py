@@ -42,7 +42,8 @@ def _vulnerability(finding: Finding, options: ReportOptions) -> dict[str, Any]:
         "category": "secret_detection",
         "name": f"imin API key ({finding.rule_id})",
         "description": (f"{finding.rule_id} found {shown_secret(finding, options)} with "
-                        f"{finding.confidence.label} confidence; fingerprint {finding.fingerprint}."),
+                        f"{finding.confidence.label} confidence; fingerprint {finding.fingerprint}."
+                        + (f" Verified: {finding.verification}." if finding.verification else "")),
         "severity": _SEVERITY[finding.confidence],
         "solution": _SOLUTION,
         "raw_source_code_extract": shown_excerpt(finding, options),

@@ -49,6 +49,7 @@ def _finding(finding: Finding, options: ReportOptions) -> dict[str, Any]:
         "fingerprint": finding.fingerprint,
         "label": finding.label,
         "signals": list(finding.signals),
+        "verification": finding.verification,
         "origin": None if finding.origin is None else {
             "kind": finding.origin.kind,
             "commit": finding.origin.commit,

@@ -31,7 +31,8 @@ def _case(suite: ET.Element, finding: Finding, options: ReportOptions) -> None:
     name = _xml(f"{finding.rule_id} {finding.path}:{finding.line}:{finding.column}")
     case = ET.SubElement(suite, "testcase", classname=_xml(finding.path), name=name)
     detail = _xml_text(f"{finding.rule_id} ({finding.confidence.label}) {shown_secret(finding, options)}\n"
-                  f"{shown_excerpt(finding, options)}\nfingerprint {finding.fingerprint}")
+                  f"{shown_excerpt(finding, options)}\nfingerprint {finding.fingerprint}"
+                  + (f"\nverified: {finding.verification}" if finding.verification else ""))
     if finding.blocking:
         failure = ET.SubElement(case, "failure", type=finding.rule_id,
                                 message=_xml(f"{finding.rule_id}: {shown_secret(finding, options)}"))

@@ -71,6 +71,8 @@ def _result(finding: Finding, index: dict[str, int], options: ReportOptions) -> 
         result["ruleIndex"] = index[finding.rule_id]
     if finding.origin is not None:
         result["properties"]["commit"] = finding.origin.commit
+    if finding.verification is not None:
+        result["properties"]["verification"] = finding.verification
     return result
 
 

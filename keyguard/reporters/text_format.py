@@ -46,6 +46,8 @@ def _finding_lines(finding: Finding, options: ReportOptions) -> list[str]:
         lines.append(f"    | {shown_excerpt(finding, options)}")
     if finding.origin is not None:
         lines.append(f"    introduced in {neutralise(_origin(finding.origin))}")
+    if finding.verification is not None:
+        lines.append(f"    verified: {neutralise(finding.verification)}")
     lines.append(f"    fix: {_fix(finding)}")
     if options.explain:
         lines.append(f"    signals: {', '.join(finding.signals)}")

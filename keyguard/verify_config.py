@@ -1,0 +1,69 @@
+"""[[verify]] entries: where a found key may be sent to ask whether it is live."""
+
+from __future__ import annotations
+
+import urllib.parse
+from dataclasses import dataclass
+from typing import Any
+
+VERIFY_KEYS = ("rules", "url", "method", "header", "live-status", "rejected-status", "timeout",
+               "concurrency", "rate", "allow-private")
+IMIN_EVENTS_API = ("https://search.imin.co/events-api/v2/event-series"
+                   "?mode=discovery-geo&geo[radial]=0,0,1&limit=1")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VerifyEntry:
+    rules: tuple[str, ...]
+    url: str
+    method: str = "GET"
+    header: str = "X-API-KEY"
+    live_status: tuple[int, ...] = (200,)
+    rejected_status: tuple[int, ...] = (401, 403)
+    timeout: float = 5.0
+    concurrency: int = 4
+    rate: float = 5.0  # requests per second, for the whole run
+    allow_private: bool = False  # loopback, private and link-local addresses (tests, internal APIs)
+
+
+IMIN = VerifyEntry(rules=("x-api-key", "hex32-key"), url=IMIN_EVENTS_API)
+
+
+def parse_verify(raw: dict[str, Any], where: str, problems: list[str]) -> VerifyEntry | None:
+    before = len(problems)
+    url = raw.get("url")
+    parsed = urllib.parse.urlsplit(url) if isinstance(url, str) else None
+    if parsed is None or parsed.scheme not in ("https", "http") or not parsed.hostname:
+        problems.append(f"{where}: 'url' must be an https:// URL")
+    rules = _list(raw, "rules", str, where, problems)
+    if not rules:
+        problems.append(f"{where}: 'rules' must name the rules whose keys this endpoint checks")
+    method = raw.get("method", "GET")
+    if method not in ("GET", "HEAD", "POST"):
+        problems.append(f"{where}: 'method' must be GET, HEAD or POST")
+    numbers = {key: raw.get(key, default) for key, default in
+               (("timeout", 5.0), ("concurrency", 4), ("rate", 5.0))}
+    for key, value in numbers.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            problems.append(f"{where}: '{key}' must be a positive number")
+    if not isinstance(raw.get("allow-private", False), bool):
+        problems.append(f"{where}: 'allow-private' must be true or false")
+    if not isinstance(raw.get("header", "X-API-KEY"), str):
+        problems.append(f"{where}: 'header' must be a string")
+    if len(problems) > before:
+        return None
+    return VerifyEntry(rules=tuple(rules), url=str(url), method=method,
+                       header=raw.get("header", "X-API-KEY"),
+                       live_status=tuple(_list(raw, "live-status", int, where, problems) or (200,)),
+                       rejected_status=tuple(_list(raw, "rejected-status", int, where, problems)
+                                             or (401, 403)),
+                       timeout=float(numbers["timeout"]), concurrency=int(numbers["concurrency"]),
+                       rate=float(numbers["rate"]), allow_private=raw.get("allow-private", False))
+
+
+def _list(raw: dict[str, Any], key: str, kind: type, where: str, problems: list[str]) -> list[Any]:
+    value = raw.get(key, [])
+    if isinstance(value, list) and all(isinstance(v, kind) and not isinstance(v, bool) for v in value):
+        return value
+    problems.append(f"{where}: '{key}' must be a list of {kind.__name__}s")
+    return []

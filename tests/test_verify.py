@@ -1,0 +1,168 @@
+"""--verify against a real HTTP server on loopback that answers like the Events API."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Repo, fake_key
+
+KEYS = {name: fake_key(f"verify-{name}") for name in ("live", "revoked", "busy", "slow", "moved")}
+EXAMPLE_KEY = "6aa0fa074bec4a5cb0e8ed8fd36151ce"
+
+
+class Api(BaseHTTPRequestHandler):
+    requests: Counter[str] = Counter()
+
+    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+        key = self.headers.get("X-API-KEY", "")
+        Api.requests[key] += 1
+        if key == KEYS["live"]:
+            self._answer(200, b'{"items": []}')
+        elif key == KEYS["busy"]:
+            self._answer(429 if Api.requests[key] == 1 else 200, b"{}", {"Retry-After": "0"})
+        elif key == KEYS["slow"]:
+            time.sleep(3)
+            self._answer(200, b"{}")
+        elif key == KEYS["moved"]:
+            self._answer(302, b"", {"Location": "https://elsewhere.example/steal"})
+        else:
+            self._answer(401, b'{"error": "unauthorised"}')
+
+    def _answer(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        try:
+            self.send_response(status)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up waiting (the timeout case)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def api() -> Iterator[int]:
+    Api.requests.clear()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Api)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+
+
+def configure(repo: Repo, port: int, allow_private: bool = True) -> None:
+    repo.write(".keyguard.toml", f"""
+[[verify]]
+rules = ["x-api-key", "hex32-key"]
+url = "http://127.0.0.1:{port}/events-api/v2/event-series?mode=discovery-geo&limit=1"
+allow-private = {str(allow_private).lower()}
+timeout = 1
+rate = 50
+""")
+
+
+def leaks(repo: Repo) -> None:
+    for name, key in KEYS.items():
+        repo.write(f"{name}.env", f"IMIN_API_KEY={key}\n")
+    repo.write("copy1.sh", f"curl -H 'X-API-KEY: {KEYS['live']}' http://x\n")
+    repo.write("copy2.py", f'API_KEY = "{KEYS["live"]}"\n')
+    repo.write("docs.md", f"X-API-KEY: {EXAMPLE_KEY}\n")
+
+
+def verdicts(repo: Repo, *args: str) -> dict[str, str]:
+    run = repo.keyguard("scan", "--verify", "--format", "json", "--show-secrets",
+                        "--min-confidence", "low", *args)
+    assert run.code == 1, run.err
+    return {f["secret"]: f["verification"] for f in json.loads(run.out)["findings"]}
+
+
+def test_each_state_and_one_request_per_key(repo: Repo, api: int) -> None:
+    configure(repo, api)
+    leaks(repo)
+    found = verdicts(repo)
+    assert found[KEYS["live"]] == "live (HTTP 200)"
+    assert found[KEYS["revoked"]] == "rejected (HTTP 401)"
+    assert found[KEYS["busy"]] == "live (HTTP 200)"  # 429 first, then retried
+    assert found[KEYS["slow"]] == "unknown (timeout)"
+    assert found[KEYS["moved"]] == "unknown (redirect to elsewhere.example not followed)"
+    assert found[EXAMPLE_KEY] == "public (documented-example)"
+    assert Api.requests[KEYS["live"]] == 1  # found in three files, asked once
+    assert Api.requests[KEYS["busy"]] == 2 and EXAMPLE_KEY not in Api.requests
+
+
+def test_only_live_filters_but_never_unblocks(repo: Repo, api: int) -> None:
+    configure(repo, api)
+    leaks(repo)
+    run = repo.keyguard("scan", "--verify", "--only-live", "--format", "json")
+    assert run.code == 1
+    assert {f["verification"] for f in json.loads(run.out)["findings"]} == {"live (HTTP 200)"}
+    (repo.path / "live.env").unlink()
+    for name in ("copy1.sh", "copy2.py", "busy.env"):
+        (repo.path / name).unlink()
+    run = repo.keyguard("scan", "--verify", "--only-live")
+    assert run.code == 1  # rejected keys still block: a leak is a leak
+
+
+def test_private_addresses_are_refused_unless_allowed(repo: Repo, api: int) -> None:
+    configure(repo, api, allow_private=False)
+    repo.write("a.env", f"IMIN_API_KEY={KEYS['live']}\n")
+    found = verdicts(repo)
+    assert found[KEYS["live"]].startswith("unknown (refused: 127.0.0.1 resolves to a non-public")
+    assert sum(Api.requests.values()) == 0
+
+
+def test_plain_http_only_to_loopback(repo: Repo) -> None:
+    repo.write(".keyguard.toml", '[[verify]]\nrules = ["hex32-key"]\nurl = "http://192.0.2.1/x"\n'
+               "allow-private = true\n")
+    repo.write("a.env", f"IMIN_API_KEY={KEYS['live']}\n")
+    assert verdicts(repo)[KEYS["live"]] == "unknown (refused: plain http is allowed for loopback only)"
+
+
+NO_SOCKETS = """
+import sys
+def guard(event, args):
+    if event.startswith("socket.") and event != "socket.gethostname":
+        raise SystemExit(f"socket used: {event}")
+sys.addaudithook(guard)
+from keyguard.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_without_verify_no_socket_is_opened(repo: Repo, api: int, tmp_path: Path) -> None:
+    configure(repo, api)
+    leaks(repo)
+    repo.stage()
+    repo.commit("leaks")
+    script = tmp_path / "no_sockets.py"
+    script.write_text(NO_SOCKETS)
+    for command in (["scan"], ["history"], ["scan", "--format", "sarif"]):
+        done = subprocess.run([sys.executable, str(script), *command], cwd=repo.path,
+                              capture_output=True, text=True, check=False, env=os.environ)
+        assert done.returncode == 1 and "socket used" not in done.stderr, (command, done.stderr)
+    done = subprocess.run([sys.executable, str(script), "scan", "--verify"], cwd=repo.path,
+                          capture_output=True, text=True, check=False)
+    assert "socket used" in done.stderr  # the guard does catch a socket when one is opened
+    assert sum(Api.requests.values()) == 0
+
+
+def test_keys_never_appear_in_errors(repo: Repo, api: int) -> None:
+    configure(repo, api)
+    leaks(repo)
+    run = repo.keyguard("scan", "--verify")
+    assert not any(key in run.out + run.err for key in KEYS.values())
+    assert "verified: live (HTTP 200)" in run.out
