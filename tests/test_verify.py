@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -22,9 +23,9 @@ EXAMPLE_KEY = "6aa0fa074bec4a5cb0e8ed8fd36151ce"
 
 
 class Api(BaseHTTPRequestHandler):
-    requests: Counter[str] = Counter()
+    requests: ClassVar[Counter[str]] = Counter()
 
-    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+    def do_GET(self) -> None:
         key = self.headers.get("X-API-KEY", "")
         Api.requests[key] += 1
         if key == KEYS["live"]:
