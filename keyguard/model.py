@@ -30,6 +30,7 @@ class Blob:
     path: str
     text: str = field(repr=False)
     only_lines: frozenset[int] | None = None  # a staged change: only these lines can block
+    data: bytes | None = field(default=None, repr=False)  # the raw bytes, for the fast path
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -53,8 +53,17 @@ def scan_items(items: Iterable[Blob | Skipped | ScanError], policy: Policy) -> S
 
 def candidates_in(blob: Blob, policy: Policy) -> list[Candidate]:
     """What detection reports at the asked confidence, on the lines that count."""
-    return [c for c in detect(blob, policy.config.rules) if c.confidence >= policy.report_at
+    if blob.data is not None and len(blob.data) >= FAST_PATH_MIN:
+        from keyguard.detect.fast import detect_bytes  # loads RE2: not for a hook's small files
+
+        found = detect_bytes(blob.data, blob.path, policy.config.rules) or []
+    else:
+        found = list(detect(blob, policy.config.rules))
+    return [c for c in found if c.confidence >= policy.report_at
             and (blob.only_lines is None or c.line in blob.only_lines)]
+
+
+FAST_PATH_MIN = 4 << 10  # bytes: below this, starting RE2 costs more than it saves
 
 
 def findings_at(path: str, text: str, candidates: Sequence[Candidate], policy: Policy,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -15,6 +16,8 @@ from keyguard.detect.rule import Pass
 # 32 hex characters encode to 44 base64 characters; shorter tokens cannot hold a key.
 _BASE64_TOKEN = Pass(r"[A-Za-z0-9+/_-]{40,}={0,2}")
 MAX_TOKEN = 64 << 10  # longer tokens are not decoded
+# What detection turns on: if percent-decoding a line leaves these alone, it finds nothing new.
+_SIGNIFICANT = re.compile(r"(?i)[0-9a-f]{32,}|x[-_]api[-_]key|key|token|secret|auth|credential|imin|passw")
 _PERCENT_ESCAPE = Pass(r"%[0-9A-Fa-f]{2}")
 MAX_DECODED_PER_BLOB = 4 << 20
 
@@ -80,7 +83,10 @@ def _percent_variants(text: str) -> Iterator[Variant]:
         if line_start in seen_lines:
             continue
         seen_lines.add(line_start)
-        decoded = unquote(text[line_start:line_end])
+        line = text[line_start:line_end]
+        decoded = unquote(line)
+        if _SIGNIFICANT.findall(decoded) == _SIGNIFICANT.findall(line):
+            continue  # decoding changed no key, header name or key word: nothing new to find
         yield Variant(kind="percent-encoded", origin=start, origin_end=line_end,
                       text=decoded, region=(0, len(decoded)))
 

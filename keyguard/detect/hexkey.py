@@ -27,16 +27,17 @@ _URL_KEY_PARAM = re.compile(
 )
 # How a value opens after its name: quotes (maybe escaped, prefixed) and an ETag's W/.
 _OPENING = r"(?:[bru@$]?\\?[\"'`]|W/)*"
-# The name a literal is given, read backwards from the literal; each pattern ends at it.
+# The name a literal is given, read backwards from the literal; each pattern ends at it. The
+# common `name = …` comes first: no two patterns can end the same text with different names.
 _NAMED = tuple(re.compile(pattern + _OPENING + "$") for pattern in (
+    # name = …, name: …, "name" => …, name := …, ${NAME:-…}, const name: &str = …, a == …
+    r"(?P<name>[A-Za-z_$@][\w.\-$]*)\\?[\"'\]]?\s*(?::\s*[&\w<>\[\]' ]+?\s*)?"
+    r"(?:!==?|===?|:=|:-|=>|[:=])\s*[{(]?\s*",
     r"<(?P<name>[\w.:-]+)(?:\s[^<>]*)?>",  # <apiKey>…
     r"(?:ENV|ARG|export|set|setenv|SetEnv)\s+(?P<name>[\w.]+)(?:[ \t]+|=)",  # Dockerfile, shells
     # os.getenv("NAME", "<default>"), ENV.fetch(…), System.getProperty(…)
     r"(?:getenv|get|fetch|getProperty|GetEnvironmentVariable)\(\s*\\?[\"'](?P<name>[\w.\-]+)\\?[\"']\s*,\s*",
     r"(?P<name>[A-Za-z_][\w.\-]*)\s*(?:\|\||\?\?|\bor\b)\s*",  # process.env.NAME || "<default>"
-    # name = …, name: …, "name" => …, name := …, ${NAME:-…}, const name: &str = …, a == …
-    r"(?P<name>[A-Za-z_$@][\w.\-$]*)\\?[\"'\]]?\s*(?::\s*[&\w<>\[\]' ]+?\s*)?"
-    r"(?:!==?|===?|:=|:-|=>|[:=])\s*[{(]?\s*",
 ))
 # Records whose name and value are separate fields: the value field, then the record's name.
 _RECORD_VALUE_NAMES = frozenset({"value", "default", "example"})

@@ -41,9 +41,9 @@ def is_repetitive(value: str) -> bool:
     lowered = value.lower()
     if len(set(lowered)) <= 3:
         return True
-    for period in range(1, min(16, len(lowered) // 2) + 1):
-        if lowered == (lowered[:period] * (len(lowered) // period + 1))[: len(lowered)]:
-            return True
+    # s repeats with period p exactly when s[p:] == s[:-p]
+    if any(lowered[p:] == lowered[:-p] for p in range(1, min(16, len(lowered) // 2) + 1)):
+        return True
     return any(lowered in seq or lowered in seq[::-1] for seq in _SEQUENCES)
 
 

@@ -127,7 +127,7 @@ def _read_file(path: str, max_size: int) -> Item:
     except OSError as e:
         return ScanError(path=path, message=_describe(e))
     text = decode_text(data)
-    return Skipped(path=path, reason="binary") if text is None else Blob(path=path, text=text)
+    return Skipped(path=path, reason="binary") if text is None else Blob(path=path, text=text, data=data)
 
 
 def _open_nonblocking(path: str, flags: int) -> int:
