@@ -202,3 +202,13 @@ def test_concluding_a_merge_blocks_only_on_lines_new_to_every_parent(repo: Repo)
     repo.stage("c.txt")
     result = repo.keyguard("staged")
     assert result.code == 1 and "c.txt:2:" in result.out and "side.env" not in result.out
+
+
+def test_hook_blocks_when_keyguard_cannot_finish(hooked: Repo) -> None:
+    hooked.write(".keyguard.toml", "[[allow]]\npahts = ['x']\n")  # invalid: exit 3
+    hooked.write("clean.txt", "nothing here\n")
+    hooked.stage("clean.txt")
+    done = hooked.hooked_commit("-m", "x")
+    assert done.returncode != 0 and committed(hooked) == 0
+    assert "unknown key 'pahts'" in done.stderr
+    assert "did not finish (exit 3); commit blocked" in done.stderr and "--no-verify" in done.stderr
