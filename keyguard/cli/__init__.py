@@ -21,6 +21,7 @@ COMMANDS = {
     "history": "keyguard.cli.scanning:history",
     "pre-push": "keyguard.cli.scanning:pre_push",
     "ci": "keyguard.cli.scanning:ci",
+    "audit": "keyguard.cli.audit:audit",
     "install": "keyguard.cli.setup:install",
     "baseline": "keyguard.cli.setup:baseline",
     "allow": "keyguard.cli.setup:allow",

@@ -1,0 +1,191 @@
+"""Whole-history audits of many repositories: one entry per distinct secret, with every place
+it has been, whether it is still there, policy flags and a rotation checklist."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from keyguard import git
+from keyguard.detect.fast import detect_bytes
+from keyguard.errors import GitError
+from keyguard.history import scan_history
+from keyguard.model import Confidence, Finding, Origin
+from keyguard.scan import Policy, findings_at
+from keyguard.sources.text import decode_text
+
+UNREACHABLE = "(unreachable blob)"
+
+# Where anyone who runs the product can read a key: front-end sources and bundles, HTML,
+# mobile apps, browser extensions. Decided from the path (docs/audit.md).
+_CLIENT_EXTENSIONS = (".html", ".htm", ".vue", ".svelte", ".jsx", ".tsx", ".swift", ".kt", ".dart",
+                      ".m", ".mm")
+_CLIENT_DIRS = re.compile(r"(?i)(^|/)(web|www|frontend|front-end|client|public|static|assets|ui|"
+                          r"android|ios|mobile|app/src/main|extension|chrome-extension|dist|build)/")
+_BUNDLE = re.compile(r"(?i)\.(min|bundle|chunk)\.js$|(^|/)(dist|build)/.*\.js$")
+_SERVICE_ROOTS = ("services", "apps", "packages", "cmd")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Repository:
+    name: str
+    path: str
+    error: str | None = None  # not scanned, and why
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Location:
+    repository: str
+    path: str
+    rule_id: str
+    line: int
+    origin: Origin | None  # None: an unreachable blob, in no commit
+    at_head: bool
+
+    @property
+    def service(self) -> str:
+        parts = self.path.split("/")
+        inner = parts[1] if len(parts) > 2 and parts[0] in _SERVICE_ROOTS else ""
+        return f"{self.repository}:{inner}" if inner else self.repository
+
+
+@dataclass(slots=True, kw_only=True)
+class Secret:
+    """One distinct secret and everywhere it was found."""
+
+    digest: str  # sha256:…, the identity across repositories
+    secret: str = field(repr=False)
+    confidence: Confidence
+    label: str | None
+    locations: list[Location] = field(default_factory=list)
+
+    @property
+    def client_side(self) -> list[Location]:
+        return [loc for loc in self.locations if is_client_side(loc.path)]
+
+    @property
+    def services(self) -> list[str]:
+        return sorted({loc.service for loc in self.locations})
+
+    @property
+    def shared(self) -> bool:
+        return len(self.services) > 1
+
+    @property
+    def live_at_head(self) -> list[Location]:
+        return [loc for loc in self.locations if loc.at_head]
+
+    @property
+    def first_appeared(self) -> str:
+        return min((loc.origin.date for loc in self.locations if loc.origin), default="")
+
+    @property
+    def last_appeared(self) -> str:
+        return max((loc.origin.date for loc in self.locations if loc.origin), default="")
+
+
+def is_client_side(path: str) -> bool:
+    lowered = path.lower()
+    if lowered.endswith(_CLIENT_EXTENSIONS) or _BUNDLE.search(lowered):
+        return True
+    return lowered.endswith((".js", ".ts", ".mjs", ".json", ".java")) and bool(_CLIENT_DIRS.search(lowered))
+
+
+def audit_repository(path: str, policy: Policy, max_size: int, jobs: int, include_unreachable: bool,
+                     progress: Callable[[int, int], None] | None = None) -> list[Finding]:
+    """Findings of every ref, tag and reachable commit (and unreachable blobs if asked), each
+    with whether the secret is still at HEAD."""
+    root = git.toplevel(path)
+    result = scan_history([], [], policy, max_size, cwd=root, progress=progress, jobs=jobs)
+    findings = list(result.findings)
+    if include_unreachable:
+        findings += _unreachable(root, policy, max_size)
+    return findings
+
+
+def _unreachable(root: str, policy: Policy, max_size: int) -> list[Finding]:
+    out = git.run(["fsck", "--unreachable", "--no-reflogs", "--no-progress"], cwd=root)
+    shas = [line.split()[2] for line in out.decode().splitlines() if line.startswith("unreachable blob ")]
+    found: list[Finding] = []
+    with git.ObjectReader(root) as objects:
+        for sha, (_, data) in zip(shas, objects.read_many(shas, max_size), strict=True):
+            if data is None:
+                continue
+            path = f"{UNREACHABLE} {sha[:12]}"
+            candidates = [c for c in detect_bytes(data, path, policy.config.rules) or []
+                          if c.confidence >= policy.report_at]
+            if candidates:
+                kept, _ = findings_at(path, decode_text(data) or "", candidates, policy)
+                found += kept
+    return found
+
+
+def head_contents(root: str, paths: Sequence[str]) -> dict[str, bytes]:
+    """The content of each path in HEAD's tree (absent paths are left out)."""
+    real = [p for p in paths if not p.startswith("(")]
+    try:
+        git.run(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], cwd=root)
+    except GitError:
+        return {}
+    listing = git.run(["ls-tree", "-r", "-z", "--full-tree", "HEAD", "--", *real], cwd=root) if real else b""
+    blobs = {}
+    for entry in listing.split(b"\0"):
+        meta, _, name = entry.partition(b"\t")
+        if meta.split()[1:2] == [b"blob"]:
+            blobs[name.decode("utf-8", "surrogateescape")] = meta.split()[2].decode()
+    with git.ObjectReader(root) as objects:
+        return {p: data for p, (_, data) in zip(blobs, objects.read_many(list(blobs.values())), strict=True)
+                if data is not None}
+
+
+def collect(per_repository: dict[str, tuple[str, list[Finding]]]) -> list[Secret]:
+    """One entry per distinct secret across repositories, most severe and most spread first."""
+    secrets: dict[str, Secret] = {}
+    for name, (root, findings) in per_repository.items():
+        heads = head_contents(root, sorted({f.path for f in findings}))
+        for finding in findings:
+            entry = secrets.setdefault(finding.secret_sha256, Secret(
+                digest=finding.secret_sha256, secret=finding.secret, confidence=finding.confidence,
+                label=finding.label))
+            entry.confidence = max(entry.confidence, finding.confidence)
+            at_head = finding.secret.encode() in heads.get(finding.path, b"")
+            entry.locations.append(Location(repository=name, path=finding.path, rule_id=finding.rule_id,
+                                            line=finding.line, origin=finding.origin, at_head=at_head))
+    for entry in secrets.values():
+        entry.locations.sort(key=lambda loc: (loc.origin.date if loc.origin else "", loc.repository,
+                                              loc.path))
+    return sorted(secrets.values(), key=lambda s: (-s.confidence, -len(s.services), s.first_appeared))
+
+
+def checklist(secret: Secret) -> list[str]:
+    """What to do about one key, in order."""
+    steps = []
+    if secret.label is not None:
+        return [f"A public key ({secret.label}): nothing to rotate; remove it if it misleads."]
+    services = ", ".join(secret.services)
+    steps.append(f"Issue a new key for each service that uses this one ({services}); one key per "
+                 "service.")
+    for loc in secret.live_at_head:
+        steps.append(f"Replace it in {loc.repository}: {loc.path} (still at HEAD) with an "
+                     "environment variable, e.g. IMIN_API_KEY, and deploy.")
+    if secret.client_side:
+        steps.append("Move the calls made from client-side code "
+                     f"({', '.join(sorted({loc.path for loc in secret.client_side}))}) to a server: a key "
+                     "in a browser, app or bundle is public (unless the provider agreed to open-data use).")
+    steps.append("Revoke the old key with the provider, then confirm: keyguard scan --verify.")
+    past = sorted({f"{loc.repository}: {loc.path}" for loc in secret.locations if not loc.at_head})
+    if past:
+        steps.append("It stays readable in history at " + "; ".join(past)
+                     + ": rewrite history (git filter-repo) where the repository is shared.")
+    return steps
+
+
+def repository_name(path: str, taken: set[str]) -> str:
+    name = posixpath.basename(path.rstrip("/")) or path
+    candidate, n = name, 2
+    while candidate in taken:
+        candidate, n = f"{name}-{n}", n + 1
+    taken.add(candidate)
+    return candidate

@@ -1,0 +1,146 @@
+"""`keyguard audit` over several real repositories: entries, flags, locations, reports."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Repo, fake_key
+
+SHARED = fake_key("audit-shared")
+BUNDLED = fake_key("audit-bundle")
+DANGLING = fake_key("audit-dangling")
+ROOT = Path(__file__).parents[1]
+
+
+@pytest.fixture
+def estate(tmp_path: Path) -> Path:
+    """alpha, beta, gamma share one key; web has one only in a bundle; lost has a dangling blob."""
+    alpha, beta, gamma = (Repo(tmp_path / name) for name in ("alpha", "beta", "gamma"))
+    alpha.write("server/config.py", f'IMIN_API_KEY = "{SHARED}"\n')
+    alpha.stage()
+    alpha.commit("alpha uses the key")
+    beta.write("jobs/sync.env", f"IMIN_API_KEY={SHARED}\n")
+    beta.stage()
+    beta.commit("beta too")
+    beta.write("jobs/sync.env", "IMIN_API_KEY=\n")
+    beta.stage()
+    beta.commit("beta removes it")
+    gamma.write("services/billing/settings.yaml", f"imin_api_key: {SHARED}\n")
+    gamma.stage()
+    gamma.commit("gamma too")
+    web = Repo(tmp_path / "web")
+    web.write("src/app.ts", "fetch(url, { headers: { 'X-API-KEY': process.env.KEY } })\n")
+    web.write("dist/app.min.js", f'fetch(u,{{headers:{{"X-API-KEY":"{BUNDLED}"}}}});\n')
+    web.stage()
+    web.commit("build")
+    lost = Repo(tmp_path / "lost")
+    lost.write("README.md", "nothing\n")
+    lost.stage()
+    lost.commit("start")
+    blob = lost.path / "stray.txt"
+    blob.write_text(f"IMIN_API_KEY={DANGLING}\n")
+    lost.git("hash-object", "-w", "stray.txt")  # an object no commit reaches
+    blob.unlink()
+    (tmp_path / "repos.txt").write_text("# the estate\nalpha\nbeta\ngamma\nweb\nlost\n")
+    return tmp_path
+
+
+def audit(estate: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "keyguard", "audit", "--repos-file", "repos.txt",
+                           "--include-unreachable", *args], cwd=estate, capture_output=True,
+                          text=True, check=False, timeout=300)
+
+
+def test_entries_flags_and_locations(estate: Path) -> None:
+    done = audit(estate, "--format", "json", "--show-secrets")
+    assert done.returncode == 1, done.stderr
+    report = json.loads(done.stdout)
+    assert [r["name"] for r in report["repositories"]] == ["alpha", "beta", "gamma", "web", "lost"]
+    assert all(r["complete"] for r in report["repositories"])
+    by_secret = {s["secret"]: s for s in report["secrets"]}
+    assert set(by_secret) == {SHARED, BUNDLED, DANGLING}
+
+    shared = by_secret[SHARED]
+    assert shared["shared"] and shared["services"] == ["alpha", "beta", "gamma:billing"]
+    where = {(loc["repository"], loc["path"], loc["at_head"]) for loc in shared["locations"]}
+    assert where == {("alpha", "server/config.py", True), ("beta", "jobs/sync.env", False),
+                     ("gamma", "services/billing/settings.yaml", True)}
+    assert all(loc["commit"] and loc["author"] == "Test Author" and loc["date"].startswith("2026-01-01")
+               for loc in shared["locations"])
+    assert shared["live_at_head"] and not shared["client_side"]
+    assert shared["first_appeared"].startswith("2026-01-01")
+    steps = " ".join(shared["checklist"])
+    assert "one key per service" in steps and "alpha: server/config.py (still at HEAD)" in steps
+    assert "It stays readable in history at beta: jobs/sync.env" in steps
+
+    bundled = by_secret[BUNDLED]
+    assert bundled["client_side"] and not bundled["shared"]
+    assert [loc["path"] for loc in bundled["locations"]] == ["dist/app.min.js"]
+    assert "client-side code (dist/app.min.js)" in " ".join(bundled["checklist"])
+
+    dangling = by_secret[DANGLING]
+    [location] = dangling["locations"]
+    assert location["repository"] == "lost" and location["path"].startswith("(unreachable blob) ")
+    assert location["commit"] is None and not location["at_head"]
+
+
+def test_text_report_is_redacted_and_has_checklists(estate: Path) -> None:
+    done = audit(estate)
+    assert done.returncode == 1
+    assert "3 distinct secrets" in done.stdout and "rotation checklist:" in done.stdout
+    assert "[SHARED: alpha, beta, gamma:billing]" in done.stdout and "[CLIENT-SIDE]" in done.stdout
+    assert not any(key in done.stdout for key in (SHARED, BUNDLED, DANGLING))
+
+
+def test_a_repository_that_cannot_be_read_is_reported_not_dropped(estate: Path) -> None:
+    (estate / "repos.txt").write_text("alpha\nnot-a-repo\n")
+    (estate / "not-a-repo").mkdir()
+    done = audit(estate, "--format", "json")
+    assert done.returncode == 4
+    repositories = {r["name"]: r for r in json.loads(done.stdout)["repositories"]}
+    assert not repositories["not-a-repo"]["complete"] and "not a git repository" in (
+        repositories["not-a-repo"]["error"] or "")
+    assert "not scanned: not-a-repo" in done.stderr
+
+
+def chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+def test_html_report_renders_in_headless_chromium(estate: Path, tmp_path: Path) -> None:
+    browser = chromium()
+    if browser is None:
+        if os.environ.get("KEYGUARD_REQUIRE_CHROMIUM"):
+            pytest.fail("chromium is not installed (.ci/run installs it)")
+        pytest.skip("chromium is not installed")
+    report = tmp_path / "audit.html"
+    done = audit(estate, "--format", "html", "--output", str(report))
+    assert done.returncode == 1 and report.exists()
+    html = report.read_text()
+    assert not any(key in html for key in (SHARED, BUNDLED, DANGLING))
+    assert "http://" not in html and "https://" not in html  # self-contained: nothing to fetch
+    flags = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0"]
+    dom = subprocess.run([*flags, "--dump-dom", report.as_uri()], capture_output=True, text=True,
+                         check=False, timeout=120)
+    assert "<table id=\"locations\">" in dom.stdout
+    assert dom.stdout.count("<tr>") == 1 + 5  # header, then one row per location
+    for chart in ("chart-time", "chart-repositories", "chart-authors"):
+        assert f'id="{chart}"' in dom.stdout
+    assert dom.stdout.count("<rect") >= 3
+    console = [line for line in dom.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]
+    assert console == [], console
+    artifacts = ROOT / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    shot = artifacts / "audit-report.png"
+    subprocess.run([*flags, "--window-size=1280,1600", f"--screenshot={shot}", report.as_uri()],
+                   capture_output=True, check=False, timeout=120)
+    assert shot.exists() and shot.stat().st_size > 10_000
