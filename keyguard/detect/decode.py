@@ -77,12 +77,11 @@ def decode_base64(token: str) -> str | None:
 
 
 def _percent_variants(text: str) -> Iterator[Variant]:
-    seen_lines: set[int] = set()
+    line_end = -1
     for start, _ in _PERCENT_ESCAPE.spans(text):
+        if start < line_end:
+            continue  # this line was looked at: each line once, so long lines stay linear
         line_start, line_end = _line_bounds(text, start)
-        if line_start in seen_lines:
-            continue
-        seen_lines.add(line_start)
         line = text[line_start:line_end]
         decoded = unquote(line)
         if _SIGNIFICANT.findall(decoded) == _SIGNIFICANT.findall(line):

@@ -23,7 +23,7 @@ MARGIN = 1024  # characters of context kept around each interesting place: rules
 _UTF16 = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _PATTERN = (rb"[xX][-_][aA][pP][iI][-_][kK][eE][yY]"  # x-api-key rule (and decoded variants)
             rb"|[0-9A-Fa-f]{32}"  # hex32-key rule
-            rb"|[A-Za-z0-9+/_-]{40}"  # base64 tokens that could hold a key
+            rb"|[A-Za-z0-9+/_-]{40,}"  # base64 tokens that could hold a key (whole runs: few spans)
             rb"|%[0-9A-Fa-f]{2}")  # percent-encoded lines
 @functools.cache
 def _compiled() -> Any:
@@ -56,6 +56,8 @@ def line_windows(data: bytes, spans: Iterable[tuple[int, int]],
     `spans` must be in ascending order."""
     windows: list[tuple[int, int]] = []
     for start, end in spans:
+        if windows and end + margin <= windows[-1][1]:
+            continue  # inside the current window already: no search (long lines stay linear)
         low = data.rfind(b"\n", 0, max(0, start - margin)) + 1
         high = data.find(b"\n", min(len(data), end + margin))
         high = len(data) if high < 0 else high
