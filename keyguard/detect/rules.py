@@ -56,6 +56,7 @@ X_API_KEY = Rule(
         'raise ValueError("the X-API-KEY header is missing")',
         "Send your key in the X-API-KEY header of every request.",
         f"X-API-KEY-VERSION: {_K}",
+        'rules = ["x-api-key", "hex32-key"]',  # a list of names, not a header and its value
     ),
 )
 

@@ -54,9 +54,12 @@ def looks_like_identifier(value: str) -> bool:
     return "_" in value or "." in value or not _HAS_DIGIT.search(value)
 
 
+_WORDS = re.compile(r"[a-z][a-z0-9]{0,7}(?:[-_.][a-z0-9]{1,8})+")  # hex32-key, content-type, v1.2-beta
+
+
 def looks_like_secret(value: str) -> bool:
     """Long enough and mixed enough to be a credential rather than a word."""
-    if len(value) < 8:
+    if len(value) < 8 or _WORDS.fullmatch(value):
         return False
     mixed = bool(_HAS_DIGIT.search(value)) and bool(_HAS_LETTER.search(value))
     return mixed or len(value) >= 20
