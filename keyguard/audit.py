@@ -3,16 +3,20 @@ it has been, whether it is still there, policy flags and a rotation checklist.""
 
 from __future__ import annotations
 
+import datetime
+import os
 import posixpath
 import re
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from keyguard import git
+from keyguard.config import find_config, load_config, parse_size
 from keyguard.detect.fast import detect_bytes
-from keyguard.errors import GitError
+from keyguard.errors import GitError, KeyguardError
 from keyguard.history import scan_history
-from keyguard.model import Confidence, Finding, Origin
+from keyguard.model import Confidence, Finding, Origin, redact
 from keyguard.scan import Policy, findings_at
 from keyguard.sources.text import decode_text
 
@@ -56,7 +60,7 @@ class Secret:
     """One distinct secret and everywhere it was found."""
 
     digest: str  # sha256:…, the identity across repositories
-    secret: str = field(repr=False)
+    shown: str = field(repr=False)  # redacted, unless the audit asked for secrets
     confidence: Confidence
     label: str | None
     locations: list[Location] = field(default_factory=list)
@@ -93,10 +97,56 @@ def is_client_side(path: str) -> bool:
     return lowered.endswith((".js", ".ts", ".mjs", ".json", ".java")) and bool(_CLIENT_DIRS.search(lowered))
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditSettings:
+    report_at: Confidence
+    max_file_size: str | None
+    include_unreachable: bool
+    show_secrets: bool
+    jobs: int = 1  # processes inside one repository
+
+
+class RepositoryFailed(Exception):
+    """A repository could not be audited; the message says why, on one line."""
+
+
+def audit_one(name: str, location: str, settings: AuditSettings,
+              progress: Callable[[int, int], None] | None = None) -> list[Sighting]:
+    """Audit one repository, from a path this process can see or a URL it clones. Runs in any
+    worker (a local process, a Dask worker); only sightings travel back."""
+    if not _is_url(location):
+        return _audit_path(name, location, settings, progress)
+    with tempfile.TemporaryDirectory(prefix="keyguard-audit-") as scratch:
+        try:
+            git.run(["clone", "--quiet", "--no-checkout", "--", location, scratch])
+        except GitError as e:
+            raise RepositoryFailed(str(e)) from e
+        return _audit_path(name, scratch, settings, progress)
+
+
+def _audit_path(name: str, path: str, settings: AuditSettings,
+                progress: Callable[[int, int], None] | None) -> list[Sighting]:
+    try:
+        if not os.path.isdir(path):
+            raise RepositoryFailed(f"no such directory: {path}")
+        root, found = find_config(path)
+        config = load_config(found, root, datetime.date.today())
+        policy = Policy(config=config, report_at=settings.report_at, base=root)
+        limit = parse_size(settings.max_file_size) if settings.max_file_size else config.max_file_size
+        findings = audit_repository(path, policy, limit, settings.jobs, settings.include_unreachable,
+                                    progress)
+        return sightings(name, git.toplevel(path), findings, settings.show_secrets)
+    except (KeyguardError, ValueError) as e:
+        raise RepositoryFailed(str(e).splitlines()[0]) from e
+
+
+def _is_url(location: str) -> bool:
+    return "://" in location or re.match(r"[\w.-]+@[\w.-]+:", location) is not None
+
+
 def audit_repository(path: str, policy: Policy, max_size: int, jobs: int, include_unreachable: bool,
                      progress: Callable[[int, int], None] | None = None) -> list[Finding]:
-    """Findings of every ref, tag and reachable commit (and unreachable blobs if asked), each
-    with whether the secret is still at HEAD."""
+    """Findings of every ref, tag and reachable commit (and unreachable blobs if asked)."""
     root = git.toplevel(path)
     result = scan_history([], [], policy, max_size, cwd=root, progress=progress, jobs=jobs)
     findings = list(result.findings)
@@ -140,19 +190,38 @@ def head_contents(root: str, paths: Sequence[str]) -> dict[str, bytes]:
                 if data is not None}
 
 
-def collect(per_repository: dict[str, tuple[str, list[Finding]]]) -> list[Secret]:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sighting:
+    """What an audit worker sends back for one finding: never the key itself unless asked,
+    its hash so that reuse across repositories is still seen."""
+
+    digest: str
+    shown: str = field(repr=False)
+    confidence: Confidence
+    label: str | None
+    location: Location
+
+
+def sightings(name: str, root: str, findings: Sequence[Finding], show_secrets: bool) -> list[Sighting]:
+    """Findings of one repository as sightings, each knowing whether it is still at HEAD."""
+    heads = head_contents(root, sorted({f.path for f in findings}))
+    return [Sighting(digest=f.secret_sha256, shown=f.secret if show_secrets else redact(f.secret),
+                     confidence=f.confidence, label=f.label,
+                     location=Location(repository=name, path=f.path, rule_id=f.rule_id, line=f.line,
+                                       origin=f.origin,
+                                       at_head=f.secret.encode() in heads.get(f.path, b"")))
+            for f in findings]
+
+
+def collect(all_sightings: Sequence[Sighting]) -> list[Secret]:
     """One entry per distinct secret across repositories, most severe and most spread first."""
     secrets: dict[str, Secret] = {}
-    for name, (root, findings) in per_repository.items():
-        heads = head_contents(root, sorted({f.path for f in findings}))
-        for finding in findings:
-            entry = secrets.setdefault(finding.secret_sha256, Secret(
-                digest=finding.secret_sha256, secret=finding.secret, confidence=finding.confidence,
-                label=finding.label))
-            entry.confidence = max(entry.confidence, finding.confidence)
-            at_head = finding.secret.encode() in heads.get(finding.path, b"")
-            entry.locations.append(Location(repository=name, path=finding.path, rule_id=finding.rule_id,
-                                            line=finding.line, origin=finding.origin, at_head=at_head))
+    for sighting in all_sightings:
+        entry = secrets.setdefault(sighting.digest, Secret(
+            digest=sighting.digest, shown=sighting.shown, confidence=sighting.confidence,
+            label=sighting.label))
+        entry.confidence = max(entry.confidence, sighting.confidence)
+        entry.locations.append(sighting.location)
     for entry in secrets.values():
         entry.locations.sort(key=lambda loc: (loc.origin.date if loc.origin else "", loc.repository,
                                               loc.path))

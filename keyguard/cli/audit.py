@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-import datetime
-import multiprocessing
+import importlib
 import os
-from typing import Any
 
 import click
 
-from keyguard.audit import Repository, audit_repository, collect, repository_name
+from keyguard.audit import AuditSettings, Repository, collect, repository_name
 from keyguard.cli.common import (
     EXIT_CLEAN,
     EXIT_FINDINGS,
     EXIT_INCOMPLETE,
     error,
     progress_display,
-    size_option,
     write_atomically,
 )
-from keyguard.config import find_config, load_config
-from keyguard.errors import ConfigError, GitError, UsageError
-from keyguard.model import Confidence, Finding
-from keyguard.scan import Policy
+from keyguard.errors import UsageError
+from keyguard.model import Confidence
 from keyguard.terminal import neutralise
 
 _RENDERERS = {"text": "keyguard.reporters.audit_text", "json": "keyguard.reporters.audit_json",
@@ -32,10 +27,12 @@ _RENDERERS = {"text": "keyguard.reporters.audit_text", "json": "keyguard.reporte
 @click.command()
 @click.argument("repositories", nargs=-1, type=click.Path())
 @click.option("--repos-file", type=click.Path(dir_okay=False),
-              help="A file with one repository path per line.")
+              help="A file with one repository path (or clone URL) per line.")
 @click.option("--include-unreachable", is_flag=True,
               help="Also scan blobs no commit reaches (dangling, reflog-only).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Processes (default: all cores).")
+@click.option("--scheduler", envvar="KEYGUARD_SCHEDULER", metavar="tcp://HOST:PORT",
+              help="Run on a Dask cluster (also KEYGUARD_SCHEDULER); see docs/distributed.md.")
 @click.option("--format", "format_name", type=click.Choice(sorted(_RENDERERS)), default="text",
               show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report here (atomically).")
@@ -44,25 +41,28 @@ _RENDERERS = {"text": "keyguard.reporters.audit_text", "json": "keyguard.reporte
 @click.option("--max-file-size", metavar="SIZE", help="Skip file versions larger than this (default 10M).")
 @click.option("--show-secrets", is_flag=True, help="Print keys in full (default: redacted).")
 def audit(repositories: tuple[str, ...], repos_file: str | None, include_unreachable: bool,
-          jobs: int | None, format_name: str, output: str | None, min_confidence: str,
-          max_file_size: str | None, show_secrets: bool) -> int:
+          jobs: int | None, scheduler: str | None, format_name: str, output: str | None,
+          min_confidence: str, max_file_size: str | None, show_secrets: bool) -> int:
     """Audit whole histories: one entry per distinct key across REPOSITORIES, with every place
     it has been, whether it is still at HEAD, client-side and shared-key flags, and a rotation
     checklist. HTML, JSON or text."""
     from keyguard.blobscan import default_jobs
+    from keyguard.executors import run_dask, run_local
 
-    paths = list(repositories) + _read_repos_file(repos_file)
-    if not paths:
+    locations = list(repositories) + _read_repos_file(repos_file)
+    if not locations:
         raise UsageError("name at least one repository (or --repos-file)")
     taken: set[str] = set()
-    tasks = [(repository_name(os.path.abspath(p), taken), p) for p in paths]
-    settings = (Confidence.parse(min_confidence), max_file_size, include_unreachable)
-    cores = jobs or default_jobs()
-    results = _run(tasks, settings, cores)
-    scanned = {name: (root, findings) for name, (root, findings, problem) in results.items() if not problem}
-    repos = [Repository(name=name, path=path, error=results[name][2]) for name, path in tasks]
-    secrets = collect(scanned)
-    report = _renderer(format_name)(secrets, repos, show_secrets)
+    tasks = [(repository_name(os.path.abspath(p) if "://" not in p else p, taken), p) for p in locations]
+    settings = AuditSettings(report_at=Confidence.parse(min_confidence), max_file_size=max_file_size,
+                             include_unreachable=include_unreachable, show_secrets=show_secrets)
+    if scheduler:
+        outcomes = run_dask(scheduler, tasks, settings)
+    else:
+        outcomes = run_local(tasks, settings, jobs or default_jobs(), progress_display())
+    repos = [Repository(name=o.name, path=o.location, error=o.error) for o in outcomes]
+    secrets = collect([s for o in outcomes for s in o.sightings])
+    report = importlib.import_module(_RENDERERS[format_name]).render(secrets, repos)
     if output:
         write_atomically(output, report, mode=0o600)
     else:
@@ -76,34 +76,6 @@ def audit(repositories: tuple[str, ...], repos_file: str | None, include_unreach
                                 for s in secrets) else EXIT_CLEAN
 
 
-Settings = tuple[Confidence, "str | None", bool]
-Outcome = tuple[str, list[Finding], "str | None"]  # root, findings, why it was not scanned
-
-
-def _run(tasks: list[tuple[str, str]], settings: Settings, cores: int) -> dict[str, Outcome]:
-    """Repositories side by side when there are several, else one with all cores inside."""
-    if len(tasks) > 1 and cores > 1:
-        with multiprocessing.get_context("fork").Pool(cores) as pool:
-            outcomes = pool.starmap(_audit_one, [(path, settings, 1, False) for _, path in tasks])
-        return {name: outcome for (name, _), outcome in zip(tasks, outcomes, strict=True)}
-    return {name: _audit_one(path, settings, cores, True) for name, path in tasks}
-
-
-def _audit_one(path: str, settings: Settings, jobs: int, show_progress: bool) -> Outcome:
-    report_at, max_file_size, include_unreachable = settings
-    try:
-        if not os.path.isdir(path):
-            raise UsageError(f"no such directory: {path}")
-        root, found = find_config(path)
-        config = load_config(found, root, datetime.date.today())
-        policy = Policy(config=config, report_at=report_at, base=root)
-        limit = size_option(max_file_size, config.max_file_size)
-        progress = progress_display() if show_progress else None
-        return root, audit_repository(path, policy, limit, jobs, include_unreachable, progress), None
-    except (GitError, ConfigError, UsageError) as e:
-        return path, [], str(e).splitlines()[0]
-
-
 def _read_repos_file(path: str | None) -> list[str]:
     if path is None:
         return []
@@ -113,9 +85,3 @@ def _read_repos_file(path: str | None) -> list[str]:
     except OSError as e:
         raise UsageError(f"--repos-file: cannot read {path}: {e.strerror}") from e
     return [line for line in lines if line and not line.startswith("#")]
-
-
-def _renderer(name: str) -> Any:
-    import importlib
-
-    return importlib.import_module(_RENDERERS[name]).render

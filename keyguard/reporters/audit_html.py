@@ -9,7 +9,6 @@ from collections.abc import Iterable
 
 from keyguard import __version__
 from keyguard.audit import Repository, Secret, checklist, is_client_side
-from keyguard.model import redact
 from keyguard.terminal import neutralise
 
 _STYLE = """
@@ -50,14 +49,14 @@ _SCRIPT = """
 """
 
 
-def render(secrets: list[Secret], repositories: list[Repository], show_secrets: bool) -> str:
+def render(secrets: list[Secret], repositories: list[Repository]) -> str:
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
              '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
              "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">",
              "<title>keyguard audit</title>", f"<style>{_STYLE}</style></head><body>",
              f"<h1>keyguard audit</h1><p>keyguard {__version__}, {len(repositories)} repositories.</p>",
-             _cards(secrets, repositories), _charts(secrets), _table(secrets, show_secrets),
-             _checklists(secrets, show_secrets), f"<script>{_SCRIPT}</script></body></html>"]
+             _cards(secrets, repositories), _charts(secrets), _table(secrets),
+             _checklists(secrets), f"<script>{_SCRIPT}</script></body></html>"]
     return "\n".join(parts) + "\n"
 
 
@@ -103,12 +102,12 @@ def _bars(title: str, data: Iterable[tuple[str, int]], ident: str) -> str:
             f'width="440" height="{height}" aria-label="{_e(title)}">{bars}</svg></figure>')
 
 
-def _table(secrets: list[Secret], show_secrets: bool) -> str:
+def _table(secrets: list[Secret]) -> str:
     head = "".join(f"<th>{h}</th>" for h in ("secret", "confidence", "repository", "path", "commit",
                                              "author", "date", "at HEAD", "flags"))
     rows = []
     for secret in secrets:
-        shown = secret.secret if show_secrets else redact(secret.secret)
+        shown = secret.shown
         for loc in secret.locations:
             flags = ('<span class="flag live">live</span>' * loc.at_head
                      + '<span class="flag client">client-side</span>' * is_client_side(loc.path)
@@ -124,10 +123,10 @@ def _table(secrets: list[Secret], show_secrets: bool) -> str:
             f'<table id="locations"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>')
 
 
-def _checklists(secrets: list[Secret], show_secrets: bool) -> str:
+def _checklists(secrets: list[Secret]) -> str:
     items = []
     for secret in secrets:
-        shown = secret.secret if show_secrets else redact(secret.secret)
+        shown = secret.shown
         steps = "".join(f"<li>{_e(step)}</li>" for step in checklist(secret))
         items.append(f"<details><summary><code>{_e(shown)}</code> rotation checklist</summary>"
                      f"<ol>{steps}</ol></details>")

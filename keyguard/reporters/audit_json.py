@@ -7,11 +7,10 @@ from typing import Any
 
 from keyguard import __version__
 from keyguard.audit import Repository, Secret, checklist, is_client_side
-from keyguard.model import redact
 from keyguard.terminal import neutralise
 
 
-def document(secrets: list[Secret], repositories: list[Repository], show_secrets: bool) -> dict[str, Any]:
+def document(secrets: list[Secret], repositories: list[Repository]) -> dict[str, Any]:
     return {
         "keyguard_audit": 1,
         "tool": {"name": "keyguard", "version": __version__},
@@ -24,13 +23,13 @@ def document(secrets: list[Secret], repositories: list[Repository], show_secrets
             "shared": sum(1 for s in secrets if s.shared),
             "locations": sum(len(s.locations) for s in secrets),
         },
-        "secrets": [_secret(s, show_secrets) for s in secrets],
+        "secrets": [_secret(s) for s in secrets],
     }
 
 
-def _secret(secret: Secret, show_secrets: bool) -> dict[str, Any]:
+def _secret(secret: Secret) -> dict[str, Any]:
     return {
-        "secret": secret.secret if show_secrets else redact(secret.secret),
+        "secret": secret.shown,
         "secret_sha256": secret.digest,
         "confidence": secret.confidence.label,
         "label": secret.label,
@@ -52,5 +51,5 @@ def _secret(secret: Secret, show_secrets: bool) -> dict[str, Any]:
     }
 
 
-def render(secrets: list[Secret], repositories: list[Repository], show_secrets: bool) -> str:
-    return json.dumps(document(secrets, repositories, show_secrets), indent=2) + "\n"
+def render(secrets: list[Secret], repositories: list[Repository]) -> str:
+    return json.dumps(document(secrets, repositories), indent=2) + "\n"

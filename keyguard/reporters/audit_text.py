@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from keyguard.audit import Repository, Secret, checklist
-from keyguard.model import redact
 from keyguard.terminal import neutralise
 
 
-def render(secrets: list[Secret], repositories: list[Repository], show_secrets: bool) -> str:
+def render(secrets: list[Secret], repositories: list[Repository]) -> str:
     lines = [_summary(secrets, repositories), ""]
     for repository in repositories:
         if repository.error:
@@ -17,7 +16,7 @@ def render(secrets: list[Secret], repositories: list[Repository], show_secrets: 
                          " [CLIENT-SIDE]" * bool(secret.client_side),
                          f" [SHARED: {', '.join(secret.services)}]" * secret.shared,
                          f" [{secret.label}]" * bool(secret.label)])
-        shown = secret.secret if show_secrets else redact(secret.secret)
+        shown = secret.shown
         lines.append(f"{neutralise(shown)}  {secret.confidence.label}  first {secret.first_appeared or '-'}"
                      f"  last {secret.last_appeared or '-'}{flags}")
         for loc in secret.locations:

@@ -1,0 +1,78 @@
+"""Where audit work runs: a local process pool, or a Dask cluster. Same tasks, same results.
+
+A task is one repository; it either returns its sightings or fails. A failed task (an error,
+or a worker that died) is retried once, then reported as not scanned: never dropped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from keyguard.audit import AuditSettings, RepositoryFailed, Sighting, audit_one
+from keyguard.errors import InputError, UsageError
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome:
+    name: str
+    location: str
+    sightings: tuple[Sighting, ...] = ()
+    error: str | None = None  # not scanned, and why
+
+
+Task = tuple[str, str]  # repository name, path or URL
+Progress = Callable[[int, int], None]
+
+
+def run_local(tasks: Sequence[Task], settings: AuditSettings, cores: int,
+              progress: Progress | None = None) -> list[Outcome]:
+    """Repositories side by side when there are several, else one with every core inside it."""
+    if len(tasks) > 1 and cores > 1:
+        one_each = dataclasses.replace(settings, jobs=1)
+        with multiprocessing.get_context("fork").Pool(cores) as pool:
+            return pool.starmap(_attempt_twice, [(name, where, one_each) for name, where in tasks])
+    inner = dataclasses.replace(settings, jobs=cores)
+    return [_attempt_twice(name, where, inner, progress) for name, where in tasks]
+
+
+def _attempt_twice(name: str, location: str, settings: AuditSettings,
+                   progress: Progress | None = None) -> Outcome:
+    for attempt in (1, 2):
+        try:
+            return Outcome(name=name, location=location,
+                           sightings=tuple(audit_one(name, location, settings, progress)))
+        except RepositoryFailed as e:
+            if attempt == 2:
+                return Outcome(name=name, location=location, error=str(e))
+    raise AssertionError("unreachable")
+
+
+def run_dask(address: str, tasks: Sequence[Task], settings: AuditSettings) -> list[Outcome]:
+    """One task per repository on a `dask.distributed` cluster; workers read the paths (a shared
+    filesystem) or clone the URLs themselves, and send back only sightings."""
+    try:
+        import distributed
+    except ImportError as e:
+        raise UsageError("--scheduler needs Dask: pip install 'keyguard[distributed]'") from e
+    try:
+        client = distributed.Client(address, timeout="10s")
+    except (OSError, TimeoutError) as e:
+        raise InputError(f"cannot reach the Dask scheduler at {address}: {e}") from e
+    with client:
+        one_each = [dataclasses.replace(settings, jobs=1)] * len(tasks)
+        futures = client.map(audit_one, [n for n, _ in tasks], [w for _, w in tasks], one_each,
+                             retries=1, pure=False)
+        return [_gathered(future, name, where)
+                for future, (name, where) in zip(futures, tasks, strict=True)]
+
+
+def _gathered(future: object, name: str, location: str) -> Outcome:
+    try:
+        return Outcome(name=name, location=location, sightings=tuple(future.result()))  # type: ignore[attr-defined]
+    except Exception as e:  # any failure of a remote task, a dead worker included: reported
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        return Outcome(name=name, location=location, error=f"{type(e).__name__}: {reason}")
+
