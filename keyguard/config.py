@@ -9,8 +9,9 @@ import datetime
 import os
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from keyguard.allowlist import ALLOW_KEYS, AllowEntry, parse_allow
 from keyguard.baseline import DEFAULT_NAME as DEFAULT_BASELINE
@@ -26,6 +27,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+T = TypeVar("T")
 CONFIG_NAME = ".keyguard.toml"
 DEFAULT_MAX_FILE_SIZE = 10 << 20
 INLINE_MARKER = "keyguard:allow"
@@ -70,8 +72,8 @@ def load_config(path: str | None, root: str, today: datetime.date) -> Config:
     problems: list[str] = []
     _check_keys(table, _TOP_KEYS, label, problems)
     rules = _rules(table.get("rules", []), label, problems)
-    allow = _allow(table.get("allow", []), label, problems)
-    verify = _verify(table.get("verify", []), label, problems)
+    allow = _entries(table.get("allow", []), "allow", ALLOW_KEYS, parse_allow, label, problems)
+    verify = _entries(table.get("verify", []), "verify", VERIFY_KEYS, parse_verify, label, problems)
     settings = _settings(table, label, problems)
     if problems:
         raise ConfigError("\n".join(problems))
@@ -112,39 +114,29 @@ def _settings(table: dict[str, Any], label: str, problems: list[str]) -> dict[st
     return settings
 
 
-def _verify(entries: object, label: str, problems: list[str]) -> tuple[VerifyEntry, ...]:
+def _entries(value: object, key: str, known: tuple[str, ...], parse: Callable[..., T | None],
+             label: str, problems: list[str]) -> tuple[T, ...]:
+    """Each `[[key]]` table checked for unknown keys, then parsed; problems name the entry."""
     parsed = []
-    for number, raw in enumerate(_tables(entries, "verify", label, problems), 1):
-        where = f"{label}: [[verify]] #{number}"
-        _check_keys(raw, VERIFY_KEYS, where, problems)
-        entry = parse_verify(raw, where, problems)
+    for number, raw in enumerate(_tables(value, key, label, problems), 1):
+        where = f"{label}: [[{key}]] #{number}"
+        _check_keys(raw, known, where, problems)
+        entry = parse(raw, where, problems)
         if entry is not None:
             parsed.append(entry)
     return tuple(parsed)
 
 
-def _allow(entries: object, label: str, problems: list[str]) -> tuple[AllowEntry, ...]:
-    parsed = []
-    for number, raw in enumerate(_tables(entries, "allow", label, problems), 1):
-        where = f"{label}: [[allow]] #{number}"
-        _check_keys(raw, ALLOW_KEYS, where, problems)
-        entry = parse_allow(raw, where, problems)
-        if entry is not None:
-            parsed.append(entry)
-    return tuple(parsed)
-
-
-def _rules(entries: object, label: str, problems: list[str]) -> tuple[Rule, ...]:
+def _rules(value: object, label: str, problems: list[str]) -> tuple[Rule, ...]:
     taken = {rule.id for rule in RULES}
-    parsed = []
-    for number, raw in enumerate(_tables(entries, "rules", label, problems), 1):
-        where = f"{label}: [[rules]] #{number}"
-        _check_keys(raw, RULE_KEYS, where, problems)
+
+    def parse(raw: dict[str, Any], where: str, problems: list[str]) -> Rule | None:
         rule = parse_rule(raw, where, taken, problems)
         if rule is not None:
-            parsed.append(rule)
             taken.add(rule.id)
-    return tuple(parsed)
+        return rule
+
+    return _entries(value, "rules", RULE_KEYS, parse, label, problems)
 
 
 def _tables(value: object, key: str, label: str, problems: list[str]) -> list[dict[str, Any]]:

@@ -22,6 +22,8 @@ from keyguard.model import (
     excerpt_of,
 )
 
+FAST_PATH_MIN = 4 << 10  # bytes: below this, starting RE2 costs more than it saves
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Policy:
@@ -62,8 +64,6 @@ def candidates_in(blob: Blob, policy: Policy) -> list[Candidate]:
     return [c for c in found if c.confidence >= policy.report_at
             and (blob.only_lines is None or c.line in blob.only_lines)]
 
-
-FAST_PATH_MIN = 4 << 10  # bytes: below this, starting RE2 costs more than it saves
 
 
 def findings_at(path: str, text: str, candidates: Sequence[Candidate], policy: Policy,
