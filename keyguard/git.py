@@ -63,6 +63,13 @@ def toplevel(cwd: str | None = None) -> str:
     return run(["rev-parse", "--show-toplevel"], cwd=cwd).decode().rstrip("\n")
 
 
+def toplevel_and_git_path(name: str, cwd: str | None = None) -> tuple[str, str]:
+    """The work tree's root and where `name` lives in the git directory, in one call."""
+    out = run(["rev-parse", "--show-toplevel", "--git-path", name], cwd=cwd)
+    root, path = out.decode("utf-8", "surrogateescape").rstrip("\n").split("\n")[-2:]
+    return root, path
+
+
 def has_commit(revision: str, cwd: str | None = None) -> bool:
     try:
         run(["cat-file", "-e", f"{revision}^{{commit}}"], cwd=cwd)

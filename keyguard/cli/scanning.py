@@ -85,9 +85,9 @@ def staged(paths: tuple[str, ...], **report: Any) -> int:
     from keyguard.sources.staged import read_staged
 
     started = time.perf_counter()
-    root = git.toplevel()
+    root, merge_head = git.toplevel_and_git_path("MERGE_HEAD")
     policy = load_policy(report, base=root)
-    result = scan_items(read_staged(paths, policy.config.max_file_size), policy)
+    result = scan_items(read_staged(paths, policy.config.max_file_size, merge_head), policy)
     code = finish(_timed(result, started), report, config=policy.config)
     if code == EXIT_FINDINGS:
         error("commit blocked. Remove the key (see fix above), or skip this check once with "

@@ -21,17 +21,20 @@ _DIFF_OPTIONS = ["--no-color", "--no-ext-diff", "--no-textconv", "--no-relative"
                  "--src-prefix=a/", "--dst-prefix=b/", "-M"]
 
 
-def read_staged(paths: Sequence[str], max_size: int, cwd: str | None = None) -> Iterator[
-        Blob | Skipped | ScanError]:
-    """Each added or changed file of the index, with the lines this commit adds or changes."""
-    base = _base(cwd)
+def read_staged(paths: Sequence[str], max_size: int, merge_head: str,
+                cwd: str | None = None) -> Iterator[Blob | Skipped | ScanError]:
+    """Each added or changed file of the index, with the lines this commit adds or changes.
+    `merge_head` is the path of MERGE_HEAD (`git rev-parse --git-path MERGE_HEAD`)."""
     pathspec = ["--", *paths] if paths else []
-    raw = git.run(["diff-index", "--cached", "-z", "--raw", "--no-abbrev", *_DIFF_OPTIONS, base,
-               *pathspec], cwd=cwd)
-    added = _added_lines_against(base, pathspec, cwd)
-    for parent in _merge_heads(cwd):
+    try:
+        raw, added = _diff("HEAD", pathspec, cwd)
+    except GitError:
+        if git.has_commit("HEAD", cwd):
+            raise
+        raw, added = _diff(git.empty_tree(cwd), pathspec, cwd)  # the first commit: all is new
+    for parent in _merge_heads(merge_head, cwd):
         # Concluding a merge: a line is this commit's only if it is new to every parent.
-        theirs = _added_lines_against(parent, pathspec, cwd)
+        theirs = _diff(parent, pathspec, cwd)[1]
         added = {path: lines & theirs.get(path, set()) for path, lines in added.items()}
     with git.ObjectReader(cwd) as objects:
         for path, sha in staged_blobs(raw):
@@ -46,26 +49,21 @@ def read_staged(paths: Sequence[str], max_size: int, cwd: str | None = None) -> 
                 yield Blob(path=path, text=text, only_lines=frozenset(added.get(path, ())))
 
 
-def _added_lines_against(base: str, pathspec: list[str], cwd: str | None) -> dict[str, set[int]]:
-    return added_lines(git.run(["diff-index", "--cached", "-p", "-U0", *_DIFF_OPTIONS, base,
-                                *pathspec], cwd=cwd))
+def _diff(base: str, pathspec: list[str], cwd: str | None) -> tuple[bytes, dict[str, set[int]]]:
+    """One `git diff-index --patch-with-raw -z`: the raw entries (NUL-separated), an empty
+    field, then the `-U0` patch whose hunks give the added lines."""
+    out = git.run(["diff-index", "--cached", "--patch-with-raw", "-z", "-U0", "--no-abbrev",
+                   *_DIFF_OPTIONS, base, *pathspec], cwd=cwd)
+    raw, separator, patch = out.partition(b"\0\0")
+    return (raw + b"\0" if separator else raw), added_lines(patch)
 
 
-def _merge_heads(cwd: str | None) -> list[str]:
-    path = git.run(["rev-parse", "--git-path", "MERGE_HEAD"], cwd=cwd).decode().rstrip("\n")
+def _merge_heads(path: str, cwd: str | None) -> list[str]:
     try:
         with open(os.path.join(cwd or os.getcwd(), path), encoding="ascii") as handle:
             return handle.read().split()
     except (OSError, UnicodeDecodeError):
         return []
-
-
-def _base(cwd: str | None) -> str:
-    """HEAD, or the empty tree in a repository without commits yet."""
-    try:
-        return git.run(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], cwd=cwd).decode().strip()
-    except GitError:
-        return git.empty_tree(cwd)
 
 
 def staged_blobs(raw: bytes) -> Iterator[tuple[str, str]]:
