@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import sys
-import traceback
 from collections.abc import Sequence
 
 import click
@@ -67,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         error("interrupted")
         return EXIT_INTERRUPTED
     except Exception:  # the one place that turns a crash into exit code 5
+        import traceback  # only a crash pays for it
+
         traceback.print_exc()
         error(f"internal error in keyguard {__version__}; the scan did not finish. "
               "Please report it with the traceback above.")
