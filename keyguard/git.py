@@ -153,6 +153,10 @@ class ObjectReader:
             for sha in shas:
                 yield sha, self._response(sha, max_size)[1]
         finally:
+            if writer.is_alive():
+                # Stopped early (an error, a missing object): git would block on its unread
+                # output and the writer on git's full input. Ending git releases both.
+                self._process.kill()
             writer.join()
 
     def close(self) -> None:
