@@ -6,11 +6,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from itertools import groupby
 
 from keyguard import git
 from keyguard.blobscan import path_groups, scan_versions
-from keyguard.detect.hexkey import is_checksum_file
 from keyguard.model import Blob, Finding, ScanError, ScanResult, Skipped, Suppressed
 from keyguard.scan import Policy, candidates_in, findings_at
 from keyguard.sources.history import (
@@ -42,6 +40,11 @@ class _Collector:
             if key not in self.best or order < self.best[key][0]:
                 self.best[key] = (order, finding)
 
+    def suppress(self, items: Sequence[Suppressed]) -> None:
+        for item in items:
+            self.suppressed.setdefault((item.finding.rule_id, item.finding.path, item.finding.secret),
+                                       item)
+
 
 Progress = Callable[[int, int], None]  # (file versions done, total)
 
@@ -60,18 +63,17 @@ def scan_history(revisions: Sequence[str], filters: Sequence[str], policy: Polic
     outcome = scan_versions(path_groups(plan.blobs), policy, max_size, cwd, jobs, advance)
     for order, finding in outcome.findings:
         found.add(order, [finding])
-    for item in outcome.suppressed:
-        found.suppressed.setdefault((item.finding.rule_id, item.finding.path, item.finding.secret), item)
+    found.suppress(outcome.suppressed)
     found.skipped, found.scanned = outcome.skipped, outcome.scanned
     with git.ObjectReader(cwd) as objects:
         earlier = _earlier_secrets(objects, plan.earlier, policy, max_size)
         for commit, message in commit_messages(revisions, filters, cwd):
             order, origin = plan.commits[commit]
-            _scan_blob(message, [Appearance(COMMIT_MESSAGE, order, origin)], policy, found)
+            _scan_message(message, Appearance(COMMIT_MESSAGE, order, origin), policy, found)
         if not revisions:
             for origin, message in annotated_tags(objects, cwd):
                 appearance = Appearance(f"{TAG_MESSAGE} {origin.commit}", len(plan.commits), origin)
-                _scan_blob(message, [appearance], policy, found)
+                _scan_message(message, appearance, policy, found)
     _follow_renames(found.best, plan.renames)
     findings = tuple(f for key, (_, f) in found.best.items() if key not in earlier)
     errors: tuple[ScanError, ...] = ()
@@ -96,18 +98,12 @@ def _follow_renames(best: dict[Key, tuple[int, Finding]], renames: dict[tuple[st
             del best[old_key]
 
 
-def _scan_blob(text: str, appearances: list[Appearance], policy: Policy, found: _Collector) -> None:
-    """Detect once per kind of path (lockfiles are judged differently), then place findings."""
-    by_kind = sorted(appearances, key=lambda a: is_checksum_file(a.path))
-    for _, group in groupby(by_kind, key=lambda a: is_checksum_file(a.path)):
-        places = list(group)
-        candidates = candidates_in(Blob(path=places[0].path, text=text), policy)
-        for place in places:
-            kept, dropped = findings_at(place.path, text, candidates, policy, place.origin)
-            found.add(place.order, kept)
-            for item in dropped:
-                key = (item.finding.rule_id, item.finding.path, item.finding.secret)
-                found.suppressed.setdefault(key, item)
+def _scan_message(text: str, place: Appearance, policy: Policy, found: _Collector) -> None:
+    """A commit or tag message: scanned like a file at a path of its own."""
+    candidates = candidates_in(Blob(path=place.path, text=text), policy)
+    kept, dropped = findings_at(place.path, text, candidates, policy, place.origin)
+    found.add(place.order, kept)
+    found.suppress(dropped)
 
 
 def _earlier_secrets(objects: git.ObjectReader, earlier: dict[str, set[str]], policy: Policy,
