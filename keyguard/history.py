@@ -60,6 +60,7 @@ def scan_history(revisions: Sequence[str], filters: Sequence[str], policy: Polic
         if progress is not None:
             progress(done[0], len(plan.blobs))
 
+    advance(0)  # say at once how much there is to do
     outcome = scan_versions(path_groups(plan.blobs), policy, max_size, cwd, jobs, advance)
     for order, finding in outcome.findings:
         found.add(order, [finding])

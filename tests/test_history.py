@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import subprocess
+import sys
 
 import pytest
 
@@ -145,3 +149,33 @@ def test_since_and_max_file_size(repo: Repo) -> None:
     assert repo.keyguard("history", "--max-file-size", "1k").code == 0
     assert repo.keyguard("history").code == 1
     assert repo.keyguard("history", "--since", "2030-01-01").code == 0
+
+
+def run_with_terminal_stderr(repo: Repo, env: dict[str, str]) -> str:
+    """keyguard history with stderr on a pseudo-terminal; returns what the terminal showed."""
+    leader, follower = pty.openpty()
+    subprocess.run([sys.executable, "-m", "keyguard", "history", "-q", "-j", "1"], cwd=repo.path,
+                   stdout=subprocess.DEVNULL, stderr=follower, env={**os.environ, **env},
+                   check=False, timeout=60)
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    return shown.decode()
+
+
+def test_progress_only_on_a_terminal_and_never_in_ci(repo: Repo) -> None:
+    for n in range(3):
+        repo.write(f"f{n}.txt", f"{n}\n")
+        repo.stage()
+        repo.commit(f"c{n}")
+    assert "file versions" in run_with_terminal_stderr(repo, {})
+    assert "file versions" not in run_with_terminal_stderr(repo, {"CI": "true"})
+    assert "file versions" not in repo.keyguard("history").err  # a pipe, not a terminal
