@@ -21,6 +21,8 @@ _SEQUENCES = (
     "abcdefghijklmnopqrstuvwxyz0123456789" * 3,
     "1234567890" * 6,
 )
+# Every sequence forwards and backwards, apart, so that one `in` tests them all.
+_SEQUENCE_TEXT = "\n".join(seq + "\n" + seq[::-1] for seq in _SEQUENCES)
 _CONSTANT_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
 _IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*")
 _HAS_DIGIT = re.compile(r"\d")
@@ -39,12 +41,12 @@ def looks_like_placeholder(value: str) -> bool:
 def is_repetitive(value: str) -> bool:
     """Runs of one character, short periods (`abab…`, `deadbeef…`) and counting sequences."""
     lowered = value.lower()
-    if len(set(lowered)) <= 3:
+    if len(set(lowered)) <= 3 or lowered in _SEQUENCE_TEXT:
         return True
-    # s repeats with period p exactly when s[p:] == s[:-p]
-    if any(lowered[p:] == lowered[:-p] for p in range(1, min(16, len(lowered) // 2) + 1)):
-        return True
-    return any(lowered in seq or lowered in seq[::-1] for seq in _SEQUENCES)
+    # s repeats with period p exactly when s[p:] == s[:-p]; its first letter comes back at p
+    first = lowered[0] if lowered else ""
+    return any(lowered[p] == first and lowered[p:] == lowered[:-p]
+               for p in range(1, min(16, len(lowered) // 2) + 1))
 
 
 def looks_like_identifier(value: str) -> bool:
