@@ -20,7 +20,7 @@ from typing import Any
 
 from keyguard import git
 from keyguard.detect import RULES
-from keyguard.detect.fast import detect_bytes, detect_windows, line_windows
+from keyguard.detect.fast import could_match, detect_bytes, detect_windows, line_windows
 from keyguard.detect.hexkey import is_checksum_file
 from keyguard.model import Candidate, Finding, Skipped, Suppressed
 from keyguard.scan import Policy, findings_at
@@ -156,7 +156,8 @@ def _candidates(data: bytes, path: str, previous: list[bytes] | None, policy: Po
         return detect_bytes(data, path, rules) or []
     spans = _changed_spans(before, data)
     margin = MARGIN_ASCII if data.isascii() else MARGIN_ASCII * 4  # UTF-8: up to 4 bytes a char
-    return list(detect_windows(data, path, line_windows(data, spans, margin), rules))
+    windows = [w for w in line_windows(data, spans, margin) if could_match(data, *w)]
+    return list(detect_windows(data, path, windows, rules))
 
 
 def _changed_spans(before: bytes, after: bytes) -> list[tuple[int, int]]:

@@ -45,6 +45,11 @@ def detect_bytes(data: bytes, path: str, rules: Sequence[Rule] = RULES) -> list[
     return list(detect_windows(data, path, line_windows(data, spans), rules)) if spans else []
 
 
+def could_match(data: bytes, start: int, end: int) -> bool:
+    """Whether a built-in rule could fire anywhere in data[start:end]."""
+    return _compiled().search(data, start, end) is not None
+
+
 def interesting_spans(data: bytes) -> list[tuple[int, int]]:
     """Byte spans of UTF-8 text where a built-in rule could fire."""
     return [match.span() for match in _compiled().finditer(data)]
