@@ -28,7 +28,7 @@ from keyguard.sources.history import Appearance
 from keyguard.sources.text import decode_text, is_binary
 
 MARGIN_ASCII = 700  # bytes around a change: rules read at most ~620 characters around a key
-_SMALL_CHANGE = 64 << 10  # a changed middle up to this size is examined whole
+_SMALL_CHANGE = 8 << 10  # a changed middle up to this size is examined whole
 _BATCH = 256  # versions of small paths sent to a worker at once
 _UTF16 = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
