@@ -99,6 +99,21 @@ class Repo:
         return Run(done.returncode, done.stdout, done.stderr)
 
 
+def drain_terminal(leader: int) -> str:
+    """Everything a program wrote to a pseudo-terminal, once its side is closed."""
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # Linux reports the closed other side as EIO
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    return b"".join(chunks).decode()
+
+
 @pytest.fixture
 def repo(tmp_path: Path) -> Repo:
     return Repo(tmp_path / "repo")

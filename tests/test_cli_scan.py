@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Run, fake_key
+from tests.conftest import Run, drain_terminal, fake_key
 
 Keyguard = Callable[..., Run]
 ISSUE_KEY = "3f0c9e1d2b7a48c6" + "a5e4d3c2b1a09f8e"
@@ -244,18 +244,8 @@ def run_on_terminal(args: list[str], env: dict[str, str]) -> str:
     done = subprocess.run([sys.executable, "-m", "keyguard", *args], stdout=follower,
                           stderr=subprocess.PIPE, env={**os.environ, **env}, check=False, timeout=60)
     os.close(follower)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(leader)
     assert done.returncode == 1
-    return b"".join(chunks).decode()
+    return drain_terminal(leader)
 
 
 def test_colour_only_on_a_terminal_and_never_with_no_color(tmp_path: Path, key: str) -> None:

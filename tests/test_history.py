@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.conftest import Repo, fake_key
+from tests.conftest import Repo, drain_terminal, fake_key
 
 KEYS = {name: fake_key(f"history-{name}") for name in (
     "removed", "side", "merge", "renamed", "deleted", "message", "tag")}
@@ -158,17 +158,7 @@ def run_with_terminal_stderr(repo: Repo, env: dict[str, str]) -> str:
                    stdout=subprocess.DEVNULL, stderr=follower, env={**os.environ, **env},
                    check=False, timeout=60)
     os.close(follower)
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(leader)
-    return shown.decode()
+    return drain_terminal(leader)
 
 
 def test_progress_only_on_a_terminal_and_never_in_ci(repo: Repo) -> None:
