@@ -25,12 +25,11 @@ from keyguard.detect.hexkey import is_checksum_file
 from keyguard.model import Candidate, Finding, Skipped, Suppressed
 from keyguard.scan import Policy, findings_at
 from keyguard.sources.history import Appearance
-from keyguard.sources.text import decode_text, is_binary
+from keyguard.sources.text import UTF16_BOMS, decode_text, is_binary
 
 MARGIN_ASCII = 700  # bytes around a change: rules read at most ~620 characters around a key
 _SMALL_CHANGE = 8 << 10  # a changed middle up to this size is examined whole
 _BATCH = 256  # versions of small paths sent to a worker at once
-_UTF16 = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 Version = tuple[str, list[Appearance]]  # blob id, where it appeared first
 Group = list[Version]  # one path's versions, in commit order
@@ -147,7 +146,7 @@ def _candidates(data: bytes, path: str, previous: list[bytes] | None, policy: Po
     """Candidates of one version. `previous` holds the path's last version: only what changed
     since (and its surroundings) is examined."""
     rules = policy.config.rules
-    if previous is None or data.startswith(_UTF16) or not all(rule in RULES for rule in rules):
+    if previous is None or data.startswith(UTF16_BOMS) or not all(rule in RULES for rule in rules):
         return detect_bytes(data, path, rules) or []
     data = data.removeprefix(codecs.BOM_UTF8)
     before = previous[0] if previous else None

@@ -17,10 +17,9 @@ from typing import Any
 
 from keyguard.detect import RULES, Rule, detect
 from keyguard.model import Blob, Candidate
-from keyguard.sources.text import decode_text, is_binary
+from keyguard.sources.text import UTF16_BOMS, decode_text, is_binary
 
 MARGIN = 1024  # characters of context kept around each interesting place: rules read <= 400
-_UTF16 = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _PATTERN = (rb"[xX][-_][aA][pP][iI][-_][kK][eE][yY]"  # x-api-key rule (and decoded variants)
             rb"|[0-9A-Fa-f]{32}"  # hex32-key rule
             rb"|[A-Za-z0-9+/_-]{40,}"  # base64 tokens that could hold a key (whole runs: few spans)
@@ -38,7 +37,7 @@ def detect_bytes(data: bytes, path: str, rules: Sequence[Rule] = RULES) -> list[
     if is_binary(data):
         return None
     data = data.removeprefix(codecs.BOM_UTF8)
-    if data.startswith(_UTF16) or not all(rule in RULES for rule in rules):
+    if data.startswith(UTF16_BOMS) or not all(rule in RULES for rule in rules):
         text = decode_text(data)  # the prefilter reads UTF-8 and knows only the built-in rules
         return [] if text is None else list(detect(Blob(path=path, text=text), rules))
     spans = interesting_spans(data)

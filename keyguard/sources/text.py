@@ -5,16 +5,17 @@ from __future__ import annotations
 import codecs
 
 _SNIFF = 8192
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 def is_binary(data: bytes) -> bool:
     """A NUL byte early on, unless the text is UTF-16 (which has many)."""
-    return b"\0" in data[:_SNIFF] and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    return b"\0" in data[:_SNIFF] and not data.startswith(UTF16_BOMS)
 
 
 def decode_text(data: bytes) -> str | None:
     """The text of `data`, or None when it is binary. UTF-16 needs its BOM; bad UTF-8 is replaced."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if data.startswith(UTF16_BOMS):
         return data.decode("utf-16", errors="replace")
     if is_binary(data):
         return None
