@@ -133,9 +133,10 @@ def _audit_path(name: str, path: str, settings: AuditSettings,
         config = load_config(found, root, datetime.date.today())
         policy = Policy(config=config, report_at=settings.report_at, base=root)
         limit = parse_size(settings.max_file_size) if settings.max_file_size else config.max_file_size
-        findings = audit_repository(path, policy, limit, settings.jobs, settings.include_unreachable,
+        top = git.toplevel(path)
+        findings = audit_repository(top, policy, limit, settings.jobs, settings.include_unreachable,
                                     progress)
-        return sightings(name, git.toplevel(path), findings, settings.show_secrets)
+        return sightings(name, top, findings, settings.show_secrets)
     except (KeyguardError, ValueError) as e:
         raise RepositoryFailed(str(e).splitlines()[0]) from e
 
@@ -144,10 +145,10 @@ def _is_url(location: str) -> bool:
     return "://" in location or re.match(r"[\w.-]+@[\w.-]+:", location) is not None
 
 
-def audit_repository(path: str, policy: Policy, max_size: int, jobs: int, include_unreachable: bool,
+def audit_repository(root: str, policy: Policy, max_size: int, jobs: int, include_unreachable: bool,
                      progress: Callable[[int, int], None] | None = None) -> list[Finding]:
-    """Findings of every ref, tag and reachable commit (and unreachable blobs if asked)."""
-    root = git.toplevel(path)
+    """Findings of every ref, tag and reachable commit of the work tree at `root` (and
+    unreachable blobs if asked)."""
     result = scan_history([], [], policy, max_size, cwd=root, progress=progress, jobs=jobs)
     findings = list(result.findings)
     if include_unreachable:
