@@ -32,10 +32,10 @@ Baseline = dict[str, Entry]  # by fingerprint
 
 def load_baseline(path: str, label: str) -> Baseline:
     """The baseline at `path`; no file is an empty baseline; anything unreadable is exit 3."""
-    import json  # most hooks run without a baseline file
-
     try:
         with open(path, encoding="utf-8") as handle:
+            import json  # most hooks run without a baseline file
+
             document = json.load(handle)
     except FileNotFoundError:
         return {}

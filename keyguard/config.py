@@ -22,11 +22,6 @@ from keyguard.model import Confidence
 from keyguard.verify_config import IMIN, VERIFY_KEYS, VerifyEntry, parse_verify
 from keyguard.worktree import repository_root
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 T = TypeVar("T")
 CONFIG_NAME = ".keyguard.toml"
 DEFAULT_MAX_FILE_SIZE = 10 << 20
@@ -170,6 +165,10 @@ def _label(path: str) -> str:
 
 
 def _read_table(path: str, label: str) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):  # imported here: most hooks run without a config file
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
     try:
         with open(path, "rb") as handle:
             data = tomllib.load(handle)

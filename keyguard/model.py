@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -76,11 +75,11 @@ class Finding:
     def fingerprint(self) -> str:
         """Stable across edits: rule, path and secret, never the line."""
         material = f"{self.rule_id}\0{self.path}\0{self.secret}".encode("utf-8", "surrogateescape")
-        return hashlib.sha256(material).hexdigest()[:16]
+        return _sha256(material)[:16]
 
     @property
     def secret_sha256(self) -> str:
-        return "sha256:" + hashlib.sha256(self.secret.encode("utf-8", "surrogateescape")).hexdigest()
+        return "sha256:" + _sha256(self.secret.encode("utf-8", "surrogateescape"))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -150,3 +149,9 @@ def redact(secret: str) -> str:
     if len(secret) >= 16:
         return f"{secret[:4]}…{secret[-4:]}"
     return f"{secret[:1]}…"
+
+
+def _sha256(data: bytes) -> str:
+    import hashlib  # only findings need it: a clean hook run does not load it
+
+    return hashlib.sha256(data).hexdigest()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +29,8 @@ IMIN = VerifyEntry(rules=("x-api-key", "hex32-key"), url=IMIN_EVENTS_API)
 
 
 def parse_verify(raw: dict[str, Any], where: str, problems: list[str]) -> VerifyEntry | None:
+    import urllib.parse  # only configurations with [[verify]] entries need it
+
     before = len(problems)
     url = raw.get("url")
     parsed = urllib.parse.urlsplit(url) if isinstance(url, str) else None

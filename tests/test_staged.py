@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
+from keyguard.cli.common import REPORT_DEFAULTS
 from tests.conftest import Repo, fake_key
 
 KEY = fake_key("staged")
@@ -212,3 +216,25 @@ def test_hook_blocks_when_keyguard_cannot_finish(hooked: Repo) -> None:
     assert done.returncode != 0 and committed(hooked) == 0
     assert "unknown key 'pahts'" in done.stderr
     assert "did not finish (exit 3); commit blocked" in done.stderr and "--no-verify" in done.stderr
+
+
+def test_the_hook_call_does_not_load_click(repo: Repo) -> None:
+    """pre-commit calls `keyguard staged PATH...`: that runs without click (a quarter of the
+    hook's start-up); an option sends it through click, with the same result."""
+    repo.write("app.env", f"IMIN_API_KEY={KEY}\n")
+    repo.stage()
+    probe = ("import sys; from keyguard.cli import main; code = main(sys.argv[1:]); "
+             "print('click' in sys.modules, code)")
+    runs = [subprocess.run([sys.executable, "-c", probe, "staged", *options, "app.env"],
+                           cwd=repo.path, capture_output=True, text=True, check=False)
+            for options in ([], ["--min-confidence", "medium"])]
+    assert [run.stdout.splitlines()[-1] for run in runs] == ["False 1", "True 1"]
+    assert runs[0].stdout.splitlines()[:-1] == runs[1].stdout.splitlines()[:-1]
+    assert "app.env:1:14  hex32-key (high)" in runs[0].stdout and runs[0].stderr == runs[1].stderr
+
+
+def test_the_hook_call_has_the_defaults_click_would_give() -> None:
+    from keyguard.cli.scanning import staged
+
+    params = staged.make_context("staged", []).params
+    assert {name: value for name, value in params.items() if name != "paths"} == REPORT_DEFAULTS

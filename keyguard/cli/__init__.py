@@ -2,43 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
 from collections.abc import Sequence
 
-import click
-
 from keyguard import __version__
-from keyguard.cli.common import EXIT_CLEAN, EXIT_INTERNAL, EXIT_INTERRUPTED, error
-from keyguard.errors import KeyguardError, UsageError
+from keyguard.cli.common import EXIT_CLEAN, EXIT_INTERNAL, EXIT_INTERRUPTED, REPORT_DEFAULTS, error
+from keyguard.errors import KeyguardError
 from keyguard.terminal import neutralise
-
-# Each command is imported when it runs: the pre-commit hook loads `staged` and nothing else.
-COMMANDS = {
-    "scan": "keyguard.cli.scanning:scan",
-    "staged": "keyguard.cli.scanning:staged",
-    "history": "keyguard.cli.scanning:history",
-    "pre-push": "keyguard.cli.scanning:pre_push",
-    "ci": "keyguard.cli.scanning:ci",
-    "audit": "keyguard.cli.audit:audit",
-    "install": "keyguard.cli.setup:install",
-    "baseline": "keyguard.cli.setup:baseline",
-    "allow": "keyguard.cli.setup:allow",
-    "config": "keyguard.cli.setup:config",
-    "rules": "keyguard.cli.setup:rules",
-}
-
-
-class _Commands(click.Group):
-    def list_commands(self, context: click.Context) -> list[str]:
-        return list(COMMANDS)
-
-    def get_command(self, context: click.Context, name: str) -> click.Command | None:
-        if name not in COMMANDS:
-            return None
-        module, attribute = COMMANDS[name].split(":")
-        command: click.Command = getattr(importlib.import_module(module), attribute)
-        return command
 
 
 def run() -> None:
@@ -47,17 +17,18 @@ def run() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Every outcome maps to an exit code here, so a crash can never look like a clean scan."""
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        result = cli.main(args=list(sys.argv[1:] if argv is None else argv), prog_name="keyguard",
-                          standalone_mode=False)
-    except click.exceptions.Exit as e:
-        return e.exit_code
-    except click.Abort:
-        error("interrupted")
-        return EXIT_INTERRUPTED
-    except click.ClickException as e:
-        error(neutralise(e.format_message()))
-        return UsageError.exit_code
+        if args[:1] == ["staged"] and not any(arg.startswith("-") for arg in args[1:]):
+            # The pre-commit hook's call, `keyguard staged [PATH...]`: run without loading
+            # click (a quarter of the hook's start-up); options go through click below.
+            from keyguard.cli.staged import run_staged
+
+            result: object = run_staged(tuple(args[1:]), dict(REPORT_DEFAULTS))
+        else:
+            from keyguard.cli.commands import invoke
+
+            result = invoke(args)
     except KeyguardError as e:
         for line in str(e).splitlines():
             error(neutralise(line))
@@ -73,10 +44,3 @@ def main(argv: Sequence[str] | None = None) -> int:
               "Please report it with the traceback above.")
         return EXIT_INTERNAL
     return result if isinstance(result, int) else EXIT_CLEAN
-
-
-@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="keyguard")
-def cli() -> None:
-    """Find imin API keys (X-API-KEY values and 32-hex keys) before they leak."""
-

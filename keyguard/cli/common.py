@@ -1,86 +1,44 @@
-"""What every command shares: options, configuration and baseline loading, reporting, exit codes."""
+"""What every command shares: configuration and baseline loading, reporting, exit codes.
+
+No click here: the pre-commit hook runs `staged` without loading it (keyguard/cli/__init__.py);
+the options click parses are declared in keyguard/cli/options.py."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
-import functools
 import os
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
-
-import click
+from typing import Any, TextIO
 
 from keyguard.baseline import Baseline, load_baseline
 from keyguard.config import Config, find_config, load_config, parse_size
 from keyguard.errors import UsageError
 from keyguard.model import Confidence, ScanResult
-from keyguard.reporters import FORMATS, ReportOptions, renderer
+from keyguard.reporters import ReportOptions, renderer
 from keyguard.scan import Policy
 from keyguard.terminal import neutralise
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 4, 5, 130
 
+# The report options when none is given; keyguard/cli/options.py declares them to click.
+REPORT_DEFAULTS: dict[str, Any] = {
+    "format_name": "text", "output": None, "reports": (), "min_confidence": "medium",
+    "show_secrets": False, "show_suppressed": False, "explain": False, "verify": False,
+    "only_live": False, "quiet": False, "verbose": False, "no_color": False,
+    "config_path": None, "baseline_path": None,
+}
+
 
 def error(message: str) -> None:
-    click.echo(f"keyguard: {message}", err=True)
+    _write(sys.stderr, f"keyguard: {message}\n")
 
 
-def config_options(command: Callable[..., int]) -> Callable[..., int]:
-    options = [
-        click.option("--config", "config_path", type=click.Path(dir_okay=False),
-                     help="Configuration file (default: .keyguard.toml or pyproject.toml "
-                          "at the repository root)."),
-        click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False),
-                     help="Baseline file (default: .keyguard-baseline.json at the repository root, "
-                          "or the config's 'baseline')."),
-    ]
-    return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
-
-
-def report_options(command: Callable[..., int]) -> Callable[..., int]:
-    """Options shared by every command that reports findings."""
-    options = [
-        click.option("--format", "format_name", type=click.Choice(sorted(FORMATS)),
-                     default="text", show_default=True, help="Report format."),
-        click.option("--output", "-o", type=click.Path(dir_okay=False),
-                     help="Write the report to this file (atomically) instead of stdout."),
-        click.option("--report", "reports", multiple=True, metavar="FORMAT=PATH",
-                     callback=_check_reports,
-                     help="Also write a report in FORMAT to PATH; may be repeated "
-                          "(e.g. --report sarif=keyguard.sarif --report junit=keyguard.xml)."),
-        click.option("--min-confidence", type=click.Choice(["low", "medium", "high"]),
-                     default="medium", show_default=True,
-                     help="Report findings at or above this confidence (blocking: medium and "
-                          "high, or the config's blocking-confidence)."),
-        click.option("--show-secrets", is_flag=True, help="Print keys in full (default: redacted)."),
-        click.option("--show-suppressed", is_flag=True,
-                     help="Also list findings that allowlists, markers or the baseline suppressed."),
-        click.option("--explain", is_flag=True, help="Show the signals behind each finding."),
-        click.option("--verify", is_flag=True,
-                     help="Ask each key's API whether it is live (network: see docs/verify.md)."),
-        click.option("--only-live", is_flag=True,
-                     help="With --verify: report only keys that are live (the exit code still "
-                          "counts every blocking finding)."),
-        click.option("--quiet", "-q", is_flag=True, help="Print nothing when nothing is found."),
-        click.option("--verbose", "-v", is_flag=True, help="List skipped files."),
-        click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR set)."),
-    ]
-    return config_options(functools.reduce(lambda cmd, option: option(cmd), reversed(options), command))
-
-
-def _check_reports(context: click.Context, parameter: click.Parameter,
-                   values: tuple[str, ...]) -> list[tuple[str, str]]:
-    reports = []
-    for value in values:
-        name, _, path = value.partition("=")
-        if name not in FORMATS or not path:
-            raise click.BadParameter(f"{value!r}: expected FORMAT=PATH, FORMAT one of "
-                                     f"{', '.join(sorted(FORMATS))}")
-        reports.append((name, path))
-    return reports
+def _write(stream: TextIO, text: str) -> None:
+    stream.write(text)
+    stream.flush()
 
 
 def load_configuration(config_path: str | None) -> Config:
@@ -108,6 +66,10 @@ def load_policy(report: dict[str, Any], base: str = ".", config: Config | None =
     baseline: Baseline = load_baseline(path, os.path.relpath(path))
     return Policy(config=config, report_at=Confidence.parse(report["min_confidence"]), base=base,
                   baseline=baseline)
+
+
+def timed(result: ScanResult, started: float) -> ScanResult:
+    return dataclasses.replace(result, seconds=time.perf_counter() - started)
 
 
 def size_option(value: str | None, default: int) -> int:
@@ -164,7 +126,7 @@ def _emit(result: ScanResult, report: dict[str, Any]) -> None:
         return
     text = renderer(report["format_name"])(result, options)
     if output is None:
-        click.echo(text, nl=False, color=color)
+        _write(sys.stdout, text)
     else:
         write_atomically(output, text, mode=0o600)
 
@@ -178,10 +140,10 @@ def progress_display() -> Callable[[int, int], None] | None:
     def show(done: int, total: int) -> None:
         now = time.monotonic()
         if done == total:
-            click.echo("\r\x1b[K", nl=False, err=True)
+            _write(sys.stderr, "\r\x1b[K")
         elif now - shown[0] >= 0.1:
             shown[0] = now
-            click.echo(f"\r\x1b[Kkeyguard: {done:,}/{total:,} file versions", nl=False, err=True)
+            _write(sys.stderr, f"\r\x1b[Kkeyguard: {done:,}/{total:,} file versions")
 
     return show
 

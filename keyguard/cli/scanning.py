@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 import time
@@ -18,9 +17,11 @@ from keyguard.cli.common import (
     finish,
     load_policy,
     progress_display,
-    report_options,
     size_option,
+    timed,
 )
+from keyguard.cli.options import report_options
+from keyguard.cli.staged import run_staged
 from keyguard.errors import UsageError
 from keyguard.model import Blob, ScanError, ScanResult, Skipped
 from keyguard.scan import scan_items
@@ -56,7 +57,7 @@ def scan(paths: tuple[str, ...], stdin_name: str, max_file_size: str | None,
                        follow_symlinks=follow_symlinks, use_gitignore=not no_ignore)
     result = scan_items(_items(paths or (".",), stdin_name, walk), policy)
     named = frozenset({os.path.normpath(p) for p in paths} | {stdin_name})
-    return finish(_timed(result, started), report, named, policy.config)
+    return finish(timed(result, started), report, named, policy.config)
 
 
 def _items(paths: tuple[str, ...], stdin_name: str,
@@ -70,10 +71,6 @@ def _items(paths: tuple[str, ...], stdin_name: str,
         yield from read_paths(files, walk)
 
 
-def _timed(result: ScanResult, started: float) -> ScanResult:
-    return dataclasses.replace(result, seconds=time.perf_counter() - started)
-
-
 @click.command()
 @click.argument("paths", nargs=-1)
 @report_options
@@ -82,17 +79,7 @@ def staged(paths: tuple[str, ...], **report: Any) -> int:
 
     Only keys on lines this commit adds or changes block; PATHS limit the scan to those paths.
     """
-    from keyguard.sources.staged import read_staged
-
-    started = time.perf_counter()
-    root, merge_head = git.toplevel_and_git_path("MERGE_HEAD")
-    policy = load_policy(report, base=root)
-    result = scan_items(read_staged(paths, policy.config.max_file_size, merge_head), policy)
-    code = finish(_timed(result, started), report, config=policy.config)
-    if code == EXIT_FINDINGS:
-        error("commit blocked. Remove the key (see fix above), or skip this check once with "
-              "`git commit --no-verify` (pre-commit: SKIP=keyguard git commit).")
-    return code
+    return run_staged(paths, report)
 
 
 @click.command()
@@ -128,7 +115,7 @@ def _history(revisions: list[str], filters: list[str], max_file_size: str | None
     limit = size_option(max_file_size, policy.config.max_file_size)
     result = scan_history(revisions, filters, policy, limit, cwd=root, progress=progress,
                           jobs=jobs or default_jobs())
-    return finish(_timed(result, started), report, config=policy.config)
+    return finish(timed(result, started), report, config=policy.config)
 
 
 @click.command("pre-push")

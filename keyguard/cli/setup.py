@@ -12,11 +12,11 @@ from keyguard.baseline import Baseline, Entry, accepted, load_baseline, render_b
 from keyguard.cli.common import (
     EXIT_CLEAN,
     baseline_file,
-    config_options,
     error,
     load_configuration,
     write_atomically,
 )
+from keyguard.cli.options import config_options
 from keyguard.config import Config
 from keyguard.detect import RULES
 from keyguard.errors import UsageError

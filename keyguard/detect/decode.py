@@ -5,7 +5,6 @@ Decoding is one level deep and bounded in size, so a crafted blob cannot make it
 
 from __future__ import annotations
 
-import base64
 import binascii
 import re
 from collections.abc import Iterator
@@ -63,12 +62,16 @@ def _base64_variants(text: str) -> Iterator[Variant]:
                       region=(len(prefix), len(prefix) + len(decoded)))
 
 
+_URLSAFE = str.maketrans("-_", "+/")
+
+
 def decode_base64(token: str) -> str | None:
     """The token's text if it is base64 of printable UTF-8, else None."""
     padded = token + "=" * (-len(token) % 4)
-    decoder = base64.urlsafe_b64decode if "-" in token or "_" in token else base64.b64decode
+    if "-" in token or "_" in token:
+        padded = padded.translate(_URLSAFE)
     try:
-        decoded = decoder(padded).decode("utf-8")
+        decoded = binascii.a2b_base64(padded).decode("utf-8")
     except (binascii.Error, ValueError):
         return None
     if not decoded or not all(c.isprintable() or c in "\t\r\n" for c in decoded):

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections import Counter
 from itertools import groupby
 
-import click
-
 from keyguard.model import Confidence, Finding, Origin, ScanResult, Suppressed, finding_order
 from keyguard.reporters.options import ReportOptions, shown_excerpt, shown_secret
 from keyguard.terminal import neutralise
@@ -38,6 +36,8 @@ def _finding_lines(finding: Finding, options: ReportOptions) -> list[str]:
     where = f"{neutralise(finding.path)}:{finding.line}:{finding.column}"
     grade = finding.confidence.label
     if options.color:
+        import click  # only a terminal's colours need it: the hook's start-up does not
+
         where = click.style(where, bold=True)
         grade = click.style(grade, fg=_COLORS[finding.confidence])
     secret = neutralise(shown_secret(finding, options))

@@ -1,0 +1,27 @@
+"""`keyguard staged`, the pre-commit hook: no click, so that the hook starts fast.
+
+keyguard/cli/__init__.py runs it directly for `keyguard staged [PATH...]` (how pre-commit and the
+installed hook call it); with options, click parses them and calls the same function.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from keyguard import git
+from keyguard.cli.common import EXIT_FINDINGS, error, finish, load_policy, timed
+from keyguard.scan import scan_items
+from keyguard.sources.staged import read_staged
+
+
+def run_staged(paths: tuple[str, ...], report: dict[str, Any]) -> int:
+    started = time.perf_counter()
+    root, merge_head = git.toplevel_and_git_path("MERGE_HEAD")
+    policy = load_policy(report, base=root)
+    result = scan_items(read_staged(paths, policy.config.max_file_size, merge_head), policy)
+    code = finish(timed(result, started), report, config=policy.config)
+    if code == EXIT_FINDINGS:
+        error("commit blocked. Remove the key (see fix above), or skip this check once with "
+              "`git commit --no-verify` (pre-commit: SKIP=keyguard git commit).")
+    return code
