@@ -125,8 +125,8 @@ def install_peers(venv: str) -> None:
 
 # --- the scratch clone -----------------------------------------------------------------
 
-def make_scratch(repo: str, scratch: str) -> str:
-    """A shared clone of HEAD with one small file changed and staged."""
+def make_scratch(repo: str, scratch: str) -> tuple[str, str]:
+    """A shared clone of HEAD with one small file changed and staged; the clone and that file."""
     if os.path.exists(scratch):
         shutil.rmtree(scratch)
     subprocess.run(["git", "clone", "--quiet", "--shared", repo, scratch], check=True)
@@ -136,12 +136,12 @@ def make_scratch(repo: str, scratch: str) -> str:
     with open(os.path.join(scratch, target), "a", encoding="utf-8") as handle:
         handle.write("\n\ndef total_for(items: list[int]) -> int:\n    return sum(items)\n")
     subprocess.run(["git", "-C", scratch, "add", "--", target], check=True)
-    return scratch
+    return scratch, target
 
 
 # --- the jobs --------------------------------------------------------------------------
 
-def build_jobs(repo: str, scratch: str, tools: dict[str, str | None], selected: set[str],
+def build_jobs(repo: str, scratch: str, changed: str, tools: dict[str, str | None], selected: set[str],
                kf_cache: str) -> list[Job]:
     kg, gl, bl, kf = tools["keyguard"], tools["gitleaks"], tools["betterleaks"], tools["kingfisher"]
     kf_env = {"KF_RULE_CACHE_DIR": kf_cache}
@@ -154,7 +154,8 @@ def build_jobs(repo: str, scratch: str, tools: dict[str, str | None], selected: 
         ("history", "betterleaks", bl, ["git", repo, *bl_flags], repo, (0, 1), {}),
         ("history", "kingfisher", kf, ["scan", os.path.join(repo, ".git"), *kf_flags], repo,
          (0, 200, 205), kf_env),
-        ("staged", "keyguard", kg, ["staged", "--quiet", "--no-color"], scratch, (0, 1), {}),
+        # as pre-commit calls it: `keyguard staged` and the staged file names
+        ("staged", "keyguard", kg, ["staged", changed], scratch, (0, 1), {}),
         ("staged", "gitleaks", gl, ["git", "--staged", *gl_flags, "."], scratch, (0, 1), {}),
         ("staged", "betterleaks", bl, ["git", ".", "--staged", *bl_flags], scratch, (0, 1), {}),
         ("staged", "kingfisher", kf, ["scan", ".", "--staged", *kf_flags], scratch, (0, 200, 205), kf_env),
@@ -424,10 +425,11 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0912, PLR0915
         if binary:
             versions[name] = version_of([binary, flag])
     scratch = os.path.abspath(args.scratch or repo.rstrip("/") + "-scratch")
+    changed = "CHANGED.md"
     if selected & {"staged", "scan"}:
-        make_scratch(repo, scratch)
+        scratch, changed = make_scratch(repo, scratch)
     kf_cache = os.path.join(args.tools_venv, "kingfisher-rule-cache")
-    jobs = [j for j in build_jobs(repo, scratch, tools, selected, kf_cache)
+    jobs = [j for j in build_jobs(repo, scratch, changed, tools, selected, kf_cache)
             if j.job == "baseline" or j.tool in wanted]
     print(f"repository {repo}; {args.runs} runs (+{args.warmup} warm-up) of each job, interleaved",
           file=sys.stderr)
