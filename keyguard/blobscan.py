@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import codecs
+import gc
 import multiprocessing
 import os
 from collections.abc import Callable
@@ -72,6 +73,8 @@ def scan_versions(groups: list[Group], policy: Policy, max_size: int, cwd: str |
                     progress(sum(len(group) for group in task))
         return total
     _WORKER["job"] = (policy, max_size, cwd)  # inherited by forked workers: rules need no pickling
+    # What the workers inherit stays shared: the collector never writes to those objects.
+    gc.freeze()
     context = multiprocessing.get_context("fork")
     with context.Pool(jobs, initializer=_start_worker) as pool:
         for outcome, done in pool.imap_unordered(_worker_task, tasks):
@@ -170,6 +173,8 @@ def _changed_spans(before: bytes, after: bytes) -> list[tuple[int, int]]:
     end = len(after) if end < 0 else end
     if end - start <= _SMALL_CHANGE:
         return [(start, max(start, end))]
+    if not could_match(after, start, end):  # nothing a rule could fire on: no line diff needed
+        return [(start, start), (end, end)]
     lines = after[start:end].split(b"\n")
     fresh = set(lines) - set(before[start : len(before) - suffix].split(b"\n"))
     fresh.discard(b"")

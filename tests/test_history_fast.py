@@ -27,6 +27,8 @@ def test_fast_path_equals_reference_on_an_evolving_corpus(repo: Repo) -> None:
     shutil.copytree(FIXTURES, repo.path / "corpus")
     big = [f"ordinary line {n}, request_id={fake_key(f'rid{n}')}" for n in range(3000)]
     repo.write("logs/access.log", "\n".join(big))
+    plain = [f"2024-01-{n % 28 + 1:02d},row-{n},Porto,{n * 7}" for n in range(3000)]  # nothing to find
+    repo.write("data/ledger.csv", "\n".join(plain))
     repo.stage()
     repo.commit("corpus and a big log")
     for n in range(6):  # edit the big file: a key appears on a new line, then another in a record
@@ -34,6 +36,10 @@ def test_fast_path_equals_reference_on_an_evolving_corpus(repo: Repo) -> None:
                    f'{{"name": "X-API-KEY",\n "value": "{fake_key(f"rec{n}")}"}}')
         big[2000 + n] = "changed " + big[2000 + n]
         repo.write("logs/access.log", "\n".join(big))
+        # edited at both ends, so the changed middle is the whole file; a key in it every other time
+        plain[0], plain[-1] = f"edit {n}", f"edit {n}"
+        plain[1500 + n] = f"IMIN_API_KEY={fake_key(f'csv{n}')}" if n % 2 else f"row {n} edited"
+        repo.write("data/ledger.csv", "\n".join(plain))
         repo.write("corpus/positive/.env", (FIXTURES / "positive/.env").read_text() + f"\n# edit {n}\n")
         repo.stage()
         repo.commit(f"edit {n}")
@@ -41,4 +47,5 @@ def test_fast_path_equals_reference_on_an_evolving_corpus(repo: Repo) -> None:
     assert findings(repo, jobs=1) == reference
     assert findings(repo, jobs=2) == reference
     assert sum(1 for f in reference if f[1] == "logs/access.log") == 6
+    assert sum(1 for f in reference if f[1] == "data/ledger.csv") == 3
     assert len(reference) > 150
