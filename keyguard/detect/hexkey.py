@@ -84,7 +84,7 @@ def _grade(text: str, start: int, secret: str) -> Hit | None:
 _CONTEXT = 420
 
 
-@functools.lru_cache(maxsize=1 << 15)
+@functools.lru_cache(maxsize=1 << 12)
 def _grade_in_context(context: str, secret: str) -> tuple[Confidence, tuple[str, ...], str | None] | None:
     hit = _grade_at(context, len(context), secret)
     return None if hit is None else (hit.confidence, hit.signals, hit.label)

@@ -8,8 +8,9 @@ patches are produced: each distinct blob is later read once through `git cat-fil
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 
 from keyguard import git
 from keyguard.errors import GitError
@@ -44,43 +45,58 @@ def log_arguments(revisions: Sequence[str], filters: Sequence[str]) -> list[str]
 
 
 def plan_history(revisions: Sequence[str], filters: Sequence[str], cwd: str | None = None) -> HistoryPlan:
-    log = git.run(["log", "--reverse", "--topo-order", "--root", "-M", "--raw", "-z",
-                   "--no-abbrev", "--diff-merges=first-parent",
-                   "--format=%x01%H%x00%an%x00%ae%x00%aI", *log_arguments(revisions, filters)], cwd=cwd)
+    log = git.stream(["log", "--reverse", "--topo-order", "--root", "-M", "--raw", "-z",
+                      "--no-abbrev", "--diff-merges=first-parent",
+                      "--format=%x01%H%x00%an%x00%ae%x00%aI", *log_arguments(revisions, filters)],
+                     cwd=cwd)
     return parse_log(log)
 
 
-def parse_log(log: bytes) -> HistoryPlan:
-    """Read `git log --raw -z` output: a commit header, then its raw entries, and so on."""
+def parse_log(log: bytes | Iterable[bytes]) -> HistoryPlan:
+    """Read `git log --raw -z` output (whole, or in chunks as it comes): a commit header, then
+    its raw entries, and so on. Names, e-mails and paths repeat: each is kept once."""
     plan = HistoryPlan()
     seen: set[tuple[str, str]] = set()
-    tokens = log.split(b"\0")
-    index, origin = 0, None
-    while index < len(tokens):
-        token = tokens[index].lstrip(b"\n")
-        if token.startswith(_COMMIT_MARK) and index + 3 < len(tokens):
-            name, email, date = (t.decode("utf-8", "replace") for t in tokens[index + 1 : index + 4])
-            origin = Origin(commit=_ascii(token[1:]), author=name, email=email, date=date)
+    strings: dict[bytes, str] = {}
+    tokens = _tokens([log] if isinstance(log, bytes) else log)
+    origin = None
+    for raw in tokens:
+        token = raw.lstrip(b"\n")
+        if token.startswith(_COMMIT_MARK):
+            header = list(islice(tokens, 3))
+            if len(header) < 3:
+                break
+            name, email = (_shared(strings, t, "replace") for t in header[:2])
+            origin = Origin(commit=_ascii(token[1:]), author=name, email=email,
+                            date=header[2].decode("utf-8", "replace"))
             plan.commits[origin.commit] = (len(plan.commits), origin)
-            index += 4
         elif token.startswith(b":") and origin is not None:
-            index += _raw_entry(plan, seen, token.split(), tokens[index + 1 : index + 3], origin)
-        else:
-            index += 1
+            meta = token.split()
+            renamed = len(meta) == 5 and meta[4].startswith(b"R")  # `R<similarity>` old, new
+            names = [_shared(strings, t, "surrogateescape") for t in islice(tokens, 1 + renamed)]
+            if len(meta) != 5 or not meta[4] or len(names) != 1 + renamed:
+                raise GitError("unexpected output from git log --raw (a truncated or corrupt entry)")
+            if renamed:
+                plan.renames[(origin.commit, names[1])] = names[0]
+            _record(plan, seen, meta, names[-1], plan.commits[origin.commit][0], origin)
     return plan
 
 
-def _raw_entry(plan: HistoryPlan, seen: set[tuple[str, str]], meta: list[bytes], names: list[bytes],
-               origin: Origin) -> int:
-    """Record one `:<modes> <shas> <status>` entry; returns how many tokens it used."""
-    if len(meta) != 5 or not meta[4] or not names:
-        raise GitError("unexpected output from git log --raw (a truncated or corrupt entry)")
-    paths = [t.decode("utf-8", "surrogateescape") for t in names]
-    renamed = meta[4].startswith(b"R") and len(paths) == 2  # `R<similarity>` old path, new path
-    if renamed:
-        plan.renames[(origin.commit, paths[1])] = paths[0]
-    _record(plan, seen, meta, paths[1] if renamed else paths[0], plan.commits[origin.commit][0], origin)
-    return 3 if renamed else 2
+def _tokens(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """NUL-separated tokens across chunk boundaries."""
+    rest = b""
+    for chunk in chunks:
+        parts = (rest + chunk).split(b"\0")
+        rest = parts.pop()
+        yield from parts
+    yield rest
+
+
+def _shared(strings: dict[bytes, str], raw: bytes, errors: str) -> str:
+    text = strings.get(raw)
+    if text is None:
+        text = strings[raw] = raw.decode("utf-8", errors)
+    return text
 
 
 def _ascii(value: bytes) -> str:
@@ -93,9 +109,11 @@ def _ascii(value: bytes) -> str:
 def _record(plan: HistoryPlan, seen: set[tuple[str, str]], meta: list[bytes], path: str,
             order: int, origin: Origin) -> None:
     """`:<old mode> <new mode> <old sha> <new sha> <status>`: keep each blob's first places."""
-    old_sha, new_sha, status = _ascii(meta[2]), _ascii(meta[3]), meta[4][:1]
-    if status in b"MTR" and meta[0] != b":" + _GITLINK and old_sha not in plan.blobs:
-        plan.earlier.setdefault(old_sha, set()).add(path)  # changed from a version before the range
+    new_sha, status = _ascii(meta[3]), meta[4][:1]
+    if status in b"MTR" and meta[0] != b":" + _GITLINK:
+        old_sha = _ascii(meta[2])
+        if old_sha not in plan.blobs:  # changed from a version before the range
+            plan.earlier.setdefault(old_sha, set()).add(path)
     if status not in b"AMTR" or meta[1] == _GITLINK or (new_sha, path) in seen:
         return
     seen.add((new_sha, path))
