@@ -12,14 +12,15 @@ from keyguard.model import Blob, Candidate
 __all__ = ["RULES", "Rule", "detect"]
 
 
-def detect(blob: Blob, rules: Sequence[Rule] = RULES) -> Iterator[Candidate]:
-    """Every secret in the blob, once per line, in reading order."""
+def detect(blob: Blob, rules: Sequence[Rule] = RULES, first_line: int = 1) -> Iterator[Candidate]:
+    """Every secret in the blob, once per line, in reading order; the blob's text starts at
+    line `first_line` (a window of a larger text)."""
     hits = [(order, hit) for order, rule in enumerate(rules) for hit in rule.find(blob.text, blob.path)]
     for variant in decode.variants(blob.text):
         for order, rule in enumerate(rules):
             hits.extend((order, _located(hit, variant, blob.text))
                         for hit in rule.find(variant.text, blob.path) if variant.covers(hit.start))
-    yield from _candidates(blob.text, hits, rules)
+    yield from _candidates(blob.text, hits, rules, first_line)
 
 
 def _located(hit: Hit, variant: decode.Variant, text: str) -> Hit:
@@ -30,9 +31,10 @@ def _located(hit: Hit, variant: decode.Variant, text: str) -> Hit:
                signals=(*hit.signals, variant.kind), label=hit.label)
 
 
-def _candidates(text: str, hits: list[tuple[int, Hit]], rules: Sequence[Rule]) -> Iterator[Candidate]:
+def _candidates(text: str, hits: list[tuple[int, Hit]], rules: Sequence[Rule],
+                first_line: int) -> Iterator[Candidate]:
     best: dict[tuple[int, str], tuple[int, Hit]] = {}
-    line, counted_to = 1, 0
+    line, counted_to = first_line, 0
     for order, hit in sorted(hits, key=lambda item: item[1].start):
         line += text.count("\n", counted_to, hit.start)  # each newline counted once
         counted_to = hit.start

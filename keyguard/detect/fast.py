@@ -10,7 +10,6 @@ whole text (tests/test_fast.py checks this against `detect`).
 from __future__ import annotations
 
 import codecs
-import dataclasses
 import functools
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -80,5 +79,4 @@ def detect_windows(data: bytes, path: str, windows: Iterable[tuple[int, int]],
         line += data.count(b"\n", counted_to, start)
         counted_to = start
         text = data[start:end].decode("utf-8", errors="replace")
-        for candidate in detect(Blob(path=path, text=text), rules):
-            yield dataclasses.replace(candidate, line=candidate.line + line - 1)
+        yield from detect(Blob(path=path, text=text), rules, first_line=line)

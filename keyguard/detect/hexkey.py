@@ -13,8 +13,6 @@ from keyguard.model import Confidence
 
 # Runs of 32 or more; the length check in code gives hex boundaries without look-around.
 HEX_RUN = Pass(r"[0-9A-Fa-f]{32,}")
-_DIGIT = re.compile(r"[0-9]")
-_LETTER = re.compile(r"[A-Fa-f]")
 
 _KEY_WORDS = re.compile(r"(?i)key|token|secret|auth(?:[^o]|$)|credential|imin|passw|pwd")
 _CHECKSUM_WORDS = re.compile(
@@ -55,7 +53,8 @@ def find(text: str, path: str) -> Iterator[Hit]:
         return
     for start, end in HEX_RUN.spans(text):
         secret = text[start:end]
-        if len(secret) != 32 or not (_DIGIT.search(secret) and _LETTER.search(secret)):
+        # hex only: a digit somewhere unless all letters, a letter somewhere unless all digits
+        if len(secret) != 32 or secret.isdigit() or secret.isalpha():
             continue
         if is_repetitive(secret):
             continue
