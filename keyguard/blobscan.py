@@ -154,6 +154,8 @@ def _candidates(data: bytes, path: str, previous: list[bytes] | None, policy: Po
     data = data.removeprefix(codecs.BOM_UTF8)
     before = previous[0] if previous else None
     previous[:] = [data]
+    if not could_match(data, 0, len(data)):
+        return []  # nothing a rule could fire on anywhere: no need to know what changed
     if before is None or is_binary(before):
         return detect_bytes(data, path, rules) or []
     spans = _changed_spans(before, data)
