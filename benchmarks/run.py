@@ -4,8 +4,10 @@
 Each measurement is one whole process: wall time from start to exit, and its peak resident set
 (`ru_maxrss` from `os.wait4`: the largest single process among it and the children it waited
 for, not a sum), plus, by sampling /proc every 0.1 s, the peak summed RSS of the process tree
-(keyguard's Python and its `git cat-file` at the same time) and the peak summed anonymous RSS
-(private memory: without the pack files git maps, which count in RSS but are page cache).
+(keyguard's Python and its `git cat-file` at the same time), the peak summed anonymous RSS
+(without the pack files git maps, which count in RSS but are page cache) and the peak summed
+anonymous PSS (the same, with pages that forked workers share copy-on-write counted once and
+split between them, from /proc/PID/smaps_rollup: the memory the scan really takes).
 Runs of different tools are interleaved, the order rotated each round, so machine noise is
 spread over all of them.
 """
@@ -61,6 +63,7 @@ class Sample:
     maxrss_kb: int
     tree_rss_kb: int | None
     tree_anon_kb: int | None
+    tree_pss_kb: int | None = None
 
 
 @dataclass(slots=True)
@@ -205,10 +208,11 @@ def _children_map() -> dict[int, list[int]]:
     return children
 
 
-def tree_rss_kb(root: int) -> tuple[int, int]:
-    """Summed resident set (all, and anonymous only) of a process and its descendants, now."""
+def tree_rss_kb(root: int) -> tuple[int, int, int]:
+    """Summed resident set (all, anonymous only, anonymous PSS) of a process and its
+    descendants, now."""
     children = _children_map()
-    total = anon = 0
+    total = anon = pss = 0
     todo = [root]
     while todo:
         pid = todo.pop()
@@ -220,22 +224,25 @@ def tree_rss_kb(root: int) -> tuple[int, int]:
                         total += int(line.split()[1])
                     elif line.startswith(b"RssAnon:"):
                         anon += int(line.split()[1])
+            with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
+                pss += sum(int(line.split()[1]) for line in handle if line.startswith(b"Pss_Anon:"))
         except (OSError, IndexError, ValueError):
             continue
-    return total, anon
+    return total, anon, pss
 
 
 class TreeSampler(threading.Thread):
     def __init__(self, pid: int, interval: float) -> None:
         super().__init__(daemon=True)
         self.pid, self.interval = pid, interval
-        self.peak = self.peak_anon = 0
+        self.peak = self.peak_anon = self.peak_pss = 0
         self.stop = threading.Event()
 
     def run(self) -> None:
         while not self.stop.wait(self.interval):
-            total, anon = tree_rss_kb(self.pid)
+            total, anon, pss = tree_rss_kb(self.pid)
             self.peak, self.peak_anon = max(self.peak, total), max(self.peak_anon, anon)
+            self.peak_pss = max(self.peak_pss, pss)
 
 
 def measure(job: Job, timeout: float, sample_tree: bool) -> tuple[Sample, str]:
@@ -260,7 +267,8 @@ def measure(job: Job, timeout: float, sample_tree: bool) -> tuple[Sample, str]:
         err.seek(0)
         tail = err.read()[-2000:].decode("utf-8", "replace")
     return Sample(round(seconds, 4), proc.returncode, usage.ru_maxrss,
-                  sampler.peak if sampler else None, sampler.peak_anon if sampler else None), tail
+                  sampler.peak if sampler else None, sampler.peak_anon if sampler else None,
+                  sampler.peak_pss if sampler else None), tail
 
 
 def _kill_group(pid: int) -> None:
@@ -305,7 +313,7 @@ def table(results: list[Result]) -> str:
         if r.job != "baseline" and m is not None:
             fastest[r.job] = min(fastest.get(r.job, m), m)
     head = ("job", "tool", "median s", "min s", "max s", "peak RSS MB", "tree RSS MB", "tree anon MB",
-            "x fastest",
+            "tree PSS MB", "x fastest",
             "x cat-file", "x log -p", "n")
     rows: list[tuple[str, ...]] = []
     for job in JOB_ORDER:
@@ -313,16 +321,18 @@ def table(results: list[Result]) -> str:
             m = r.median()
             if m is None:
                 note = r.skipped or ("failed: " + r.failures[0].splitlines()[0] if r.failures else "no runs")
-                rows.append((job, r.tool, note[:60], "", "", "", "", "", "", "", "", "0"))
+                rows.append((job, r.tool, note[:60], "", "", "", "", "", "", "", "", "", "0"))
                 continue
             t = r.times()
             rss = max(s.maxrss_kb for s in r.samples) / 1024
             trees = [s.tree_rss_kb for s in r.samples if s.tree_rss_kb]
             anons = [s.tree_anon_kb for s in r.samples if s.tree_anon_kb]
+            psses = [s.tree_pss_kb for s in r.samples if s.tree_pss_kb]
             rows.append((
                 job, r.tool, f"{m:.3f}", f"{min(t):.3f}", f"{max(t):.3f}", f"{rss:.0f}",
                 f"{max(trees) / 1024:.0f}" if trees else "-",
                 f"{max(anons) / 1024:.0f}" if anons else "-",
+                f"{max(psses) / 1024:.0f}" if psses else "-",
                 f"{m / fastest[job]:.2f}" if job in fastest else "-",
                 f"{m / cat:.2f}" if cat and job == "history" else "-",
                 f"{m / log:.2f}" if log and job == "history" else "-",
