@@ -14,6 +14,7 @@ import codecs
 import gc
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import accumulate, compress, groupby
@@ -103,7 +104,14 @@ def _tasks(groups: list[Group]) -> list[list[Group]]:
 _WORKER: dict[str, Any] = {}  # in each worker: the job (policy, size cap, cwd) and its git reader
 
 
+def ignore_interrupts() -> None:
+    """In a worker: Ctrl-C reaches the whole process group, and only the main process reports
+    it (exit 130, one line); the workers are ended with the pool."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _start_worker() -> None:
+    ignore_interrupts()
     _WORKER["objects"] = git.ObjectReader(_WORKER["job"][2])
 
 

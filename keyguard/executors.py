@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from keyguard.audit import AuditSettings, RepositoryFailed, Sighting, audit_one
+from keyguard.blobscan import ignore_interrupts
 from keyguard.errors import InputError, UsageError
 
 
@@ -32,7 +33,7 @@ def run_local(tasks: Sequence[Task], settings: AuditSettings, cores: int,
     """Repositories side by side when there are several, else one with every core inside it."""
     if len(tasks) > 1 and cores > 1:
         one_each = dataclasses.replace(settings, jobs=1)
-        with multiprocessing.get_context("fork").Pool(cores) as pool:
+        with multiprocessing.get_context("fork").Pool(cores, initializer=ignore_interrupts) as pool:
             return pool.starmap(_attempt_twice, [(name, where, one_each) for name, where in tasks])
     inner = dataclasses.replace(settings, jobs=cores)
     return [_attempt_twice(name, where, inner, progress) for name, where in tasks]

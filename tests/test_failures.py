@@ -134,3 +134,32 @@ def test_interrupted_is_130(tmp_path: Path) -> None:
     _, err = process.communicate(timeout=30)
     assert process.returncode == 130
     assert err.decode().strip().splitlines() == ["keyguard: interrupted"]
+
+
+def test_interrupted_history_is_130_and_quiet(repo: Repo) -> None:
+    """Ctrl-C reaches the whole foreground process group: workers included. Only the main
+    process speaks; the workers end without a traceback."""
+    repo.write("logs/access.log", "".join(f"GET /x request_id={fake_key(f'r{n}')}\n" for n in range(150_000)))
+    for n in range(300):  # enough file versions for two workers' worth of tasks
+        repo.write(f"src/m{n}.py", f"VALUE = {n}\n")
+    repo.stage()
+    repo.commit("a large, dense log: seconds of scanning")
+    process = subprocess.Popen([sys.executable, "-m", "keyguard", "history", "-j", "2"], cwd=repo.path,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while len(_children(process.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(_children(process.pid)) >= 2, "the worker processes never started"
+    time.sleep(0.3)
+    os.killpg(process.pid, signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert err.decode().strip().splitlines() == ["keyguard: interrupted"]
+
+
+def _children(pid: int) -> list[str]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as handle:
+            return handle.read().split()
+    except OSError:
+        return []
