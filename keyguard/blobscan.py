@@ -76,12 +76,14 @@ def scan_versions(groups: list[Group], policy: Policy, max_size: int, cwd: str |
     _WORKER["job"] = (policy, max_size, cwd)  # inherited by forked workers: rules need no pickling
     # What the workers inherit stays shared: the collector never writes to those objects.
     gc.freeze()
-    context = multiprocessing.get_context("fork")
-    with context.Pool(jobs, initializer=_start_worker) as pool:
-        for outcome, done in pool.imap_unordered(_worker_task, tasks):
-            total.merge(outcome)
-            if progress:
-                progress(done)
+    try:
+        with multiprocessing.get_context("fork").Pool(jobs, initializer=_start_worker) as pool:
+            for outcome, done in pool.imap_unordered(_worker_task, tasks):
+                total.merge(outcome)
+                if progress:
+                    progress(done)
+    finally:
+        gc.unfreeze()  # a long-lived process (an audit worker) must still collect them later
     return total
 
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from keyguard.config import load_config
 from keyguard.detect import detect
+from keyguard.detect import values as values_module
 from keyguard.detect.decode import decode_base64, variants
 from keyguard.detect.values import is_repetitive
 from keyguard.errors import KeyguardError
@@ -58,6 +59,20 @@ def test_a_planted_key_is_always_found(before: str, after: str, key: str, templa
     line = before.count("\n") + 2
     found = [c for c in detect(Blob(path="app.cfg", text=text)) if c.secret == key]
     assert any(c.line == line and c.confidence >= 2 for c in found), (text, found)
+
+
+periodic = st.tuples(st.text(alphabet="0123456789abcdefABCDEF", min_size=1, max_size=17),
+                     st.integers(30, 40)).map(lambda unit_length: (unit_length[0] * 40)[:unit_length[1]])
+
+
+@fuzz
+@given(value=periodic | st.text(alphabet="0123456789abcdef", min_size=30, max_size=40))
+def test_repetition_check_matches_its_definition(value: str) -> None:
+    """The shortcut in is_repetitive (a search for the first 16 characters) changes nothing."""
+    lowered = value.lower()
+    periodic_value = any(lowered[p:] == lowered[:-p] for p in range(1, min(16, len(lowered) // 2) + 1))
+    assert is_repetitive(value) == (periodic_value or len(set(lowered)) <= 3 or
+                                    lowered in values_module._SEQUENCE_TEXT)
 
 
 @fuzz

@@ -43,10 +43,10 @@ def is_repetitive(value: str) -> bool:
     lowered = value.lower()
     if len(set(lowered)) <= 3 or lowered in _SEQUENCE_TEXT:
         return True
-    # s repeats with period p exactly when s[p:] == s[:-p]; then its first half comes back at p
-    half = len(lowered) // 2
-    if half >= 16 and lowered.find(lowered[:16], 1, 32) < 0:
-        return False  # no period up to 16 (one search in C; most keys end here)
+    # s repeats with period p exactly when s[p:] == s[:-p]. With p <= 16 and 32 characters or
+    # more, its first 16 then come back at p: one search in C rules out most keys.
+    if len(lowered) >= 32 and lowered.find(lowered[:16], 1, 32) < 0:
+        return False
     first = lowered[0] if lowered else ""
     return any(lowered[p] == first and lowered[p:] == lowered[:-p]
                for p in range(1, min(16, len(lowered) // 2) + 1))
