@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from keyguard.config import load_config
-from keyguard.detect import detect
+from keyguard.detect import detect, hexkey
 from keyguard.detect import values as values_module
 from keyguard.detect.decode import decode_base64, variants
 from keyguard.detect.values import is_repetitive
@@ -59,6 +59,24 @@ def test_a_planted_key_is_always_found(before: str, after: str, key: str, templa
     line = before.count("\n") + 2
     found = [c for c in detect(Blob(path="app.cfg", text=text)) if c.secret == key]
     assert any(c.line == line and c.confidence >= 2 for c in found), (text, found)
+
+
+# Numbers and digest names around a key: what the grading cache treats specially.
+GRADING_TOKENS = [*TOKENS, "0", "7", "42", "2024-03-26", "10.155.70.45", "sha256", "SHA-1", "crc32",
+                  "md5sum", "request_id=", "v2", "name: IMIN_KEY_2\n", "value: ", "x1", "9key"]
+grading_soup = st.lists(st.sampled_from(GRADING_TOKENS), max_size=40).map("".join)
+edge_contexts = st.sampled_from(["value: ", "name: IMIN_KEY_1\n  value: ", "- name: sha1\n  value: ",
+                                 "md5 = ", "sha-256: ", "crc32=", "id_2 = ", "key2: ", "ttl=30 token="])
+
+
+@fuzz
+@given(contexts=st.lists(edge_contexts | grading_soup | code_like, min_size=1, max_size=8), key=keys)
+def test_remembered_gradings_equal_grading_from_the_text(contexts: list[str], key: str) -> None:
+    """Gradings are remembered by context with numbers folded: each must be what grading
+    straight from the text gives, whatever was remembered before."""
+    for context in contexts:
+        text = f"{context}{key}\n"
+        assert hexkey._grade(text, len(context), key) == hexkey._grade_at(text, len(context), key), text
 
 
 periodic = st.tuples(st.text(alphabet="0123456789abcdefABCDEF", min_size=1, max_size=17),

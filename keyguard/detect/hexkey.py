@@ -70,38 +70,57 @@ def is_checksum_file(path: str) -> bool:
 
 
 def _grade(text: str, start: int, secret: str) -> Hit | None:
-    """Grading reads at most 401 characters before the key (its line, the line above, a
-    record's name), so the same key in the same context gets the same grade: versions of a
-    file repeat most lines, and the grade is remembered."""
-    graded = _grade_in_context(text[max(0, start - _CONTEXT) : start], secret)
-    if graded is None:
-        return None
-    confidence, signals, label = graded
-    return Hit(start=start, secret=secret, confidence=confidence, signals=signals, label=label)
+    """Grading reads at most 401 characters before the key: its line (or the line above), and a
+    record's name further up only for `value:`-like fields. What numbers say never matters to it
+    (digest names such as md5 or sha256 aside), so contexts that differ only in their numbers,
+    like the lines of a log, share one remembered grading."""
+    context = text[max(0, start - _CONTEXT) : start]
+    left = _left_context(context, len(context))
+    signals = _shape_signals(left if _DIGEST_NAMES.search(left) else _NUMBERS.sub("0", left))
+    if signals is _RECORD:
+        signals = _signals(left, _record_name(context, len(context)) or "")
+    return _graded(signals, start, secret)
 
 
 _CONTEXT = 420
+_NUMBERS = re.compile(r"[0-9]+")
+_DIGEST_NAMES = re.compile(r"(?i)md5|sha|crc")  # the only names where digits count
+_RECORD = ("(the record's name is needed)",)
 
 
 @functools.lru_cache(maxsize=1 << 12)
-def _grade_in_context(context: str, secret: str) -> tuple[Confidence, tuple[str, ...], str | None] | None:
-    hit = _grade_at(context, len(context), secret)
-    return None if hit is None else (hit.confidence, hit.signals, hit.label)
+def _shape_signals(left: str) -> tuple[str, ...] | None:
+    return _signals(left, None)
 
 
 def _grade_at(text: str, start: int, secret: str) -> Hit | None:
-    left = _left_context(text, start)
+    """The same grading, straight from the text: what _grade must always agree with."""
+    context = text[max(0, start - _CONTEXT) : start]
+    signals = _signals(_left_context(context, len(context)), _record_name(context, len(context)) or "")
+    return _graded(signals, start, secret)
+
+
+def _signals(left: str, record_name: str | None) -> tuple[str, ...] | None:
+    """The context's signals; None in a checksum context; _RECORD when the field is a record's
+    value and its name was not looked up (`record_name` None; "" when there is none)."""
     field = _field_context(left)
     name = _assigned_name(field)
     if name is not None and name.lower() in _RECORD_VALUE_NAMES:
-        name = _record_name(text, start) or name
+        if record_name is None:
+            return _RECORD
+        name = record_name or name
     if _CHECKSUM_WORDS.search(name or field):
+        return None
+    return _context_signals(left, field, name)
+
+
+def _graded(signals: tuple[str, ...] | None, start: int, secret: str) -> Hit | None:
+    if signals is None:
         return None
     if secret in KNOWN_PUBLIC_KEYS:
         label = KNOWN_PUBLIC_KEYS[secret]
         return Hit(start=start, secret=secret, confidence=Confidence.LOW, signals=(label,),
                    label=label)
-    signals = _context_signals(left, field, name)
     if "id-name" in signals:
         return Hit(start=start, secret=secret, confidence=Confidence.LOW, signals=signals)
     signals = (signals or ("bare-literal",)) + _layout_signals(secret)
