@@ -63,7 +63,8 @@ def test_a_planted_key_is_always_found(before: str, after: str, key: str, templa
 
 # Numbers and digest names around a key: what the grading cache treats specially.
 GRADING_TOKENS = [*TOKENS, "0", "7", "42", "2024-03-26", "10.155.70.45", "sha256", "SHA-1", "crc32",
-                  "md5sum", "request_id=", "v2", "name: IMIN_KEY_2\n", "value: ", "x1", "9key"]
+                  "md5sum", "request_id=", "v2", "name: IMIN_KEY_2\n", "value: ", "x1", "9key",
+                  "\u017fha1"]  # a long s, which IGNORECASE matches as s
 grading_soup = st.lists(st.sampled_from(GRADING_TOKENS), max_size=40).map("".join)
 edge_contexts = st.sampled_from(["value: ", "name: IMIN_KEY_1\n  value: ", "- name: sha1\n  value: ",
                                  "md5 = ", "sha-256: ", "crc32=", "id_2 = ", "key2: ", "ttl=30 token="])
