@@ -31,6 +31,7 @@ from keyguard.sources.text import UTF16_BOMS, decode_text, is_binary
 
 MARGIN_ASCII = 700  # bytes around a change: rules read at most ~620 characters around a key
 _SMALL_CHANGE = 8 << 10  # a changed middle up to this size is examined whole
+_SMALL_FILE = 64 << 10  # searched whole first; a larger one only where it changed
 _BATCH = 256  # versions of small paths sent to a worker at once
 
 Version = tuple[str, list[Appearance]]  # blob id, where it appeared first
@@ -164,7 +165,7 @@ def _candidates(data: bytes, path: str, previous: list[bytes] | None, policy: Po
     data = data.removeprefix(codecs.BOM_UTF8)
     before = previous[0] if previous else None
     previous[:] = [data]
-    if not could_match(data, 0, len(data)):
+    if len(data) <= _SMALL_FILE and not could_match(data, 0, len(data)):
         return []  # nothing a rule could fire on anywhere: no need to know what changed
     if before is None or is_binary(before):
         return detect_bytes(data, path, rules) or []
