@@ -136,15 +136,20 @@ def test_interrupted_is_130(tmp_path: Path) -> None:
     assert err.decode().strip().splitlines() == ["keyguard: interrupted"]
 
 
-def test_interrupted_history_is_130_and_quiet(repo: Repo) -> None:
-    """Ctrl-C reaches the whole foreground process group: workers included. Only the main
-    process speaks; the workers end without a traceback."""
+@pytest.mark.parametrize("command", ["history", "audit"])
+def test_interrupted_workers_are_quiet(repo: Repo, command: str) -> None:
+    """Ctrl-C reaches the whole foreground process group, workers included: history's, and an
+    audit's (one worker per repository). Only the main process speaks: exit 130, one line."""
     repo.write("logs/access.log", "".join(f"GET /x request_id={fake_key(f'r{n}')}\n" for n in range(150_000)))
     for n in range(300):  # enough file versions for two workers' worth of tasks
         repo.write(f"src/m{n}.py", f"VALUE = {n}\n")
     repo.stage()
     repo.commit("a large, dense log: seconds of scanning")
-    process = subprocess.Popen([sys.executable, "-m", "keyguard", "history", "-j", "2"], cwd=repo.path,
+    args = ["history", "-j", "2"]
+    if command == "audit":
+        subprocess.run(["git", "clone", "-q", str(repo.path), str(repo.path.parent / "copy")], check=True)
+        args = ["audit", "-j", "2", ".", str(repo.path.parent / "copy")]
+    process = subprocess.Popen([sys.executable, "-m", "keyguard", *args], cwd=repo.path,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.monotonic() + 60
     while len(_children(process.pid)) < 2 and time.monotonic() < deadline:
