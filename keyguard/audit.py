@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 
 from keyguard import git
 from keyguard.config import find_config, load_config, parse_size
-from keyguard.detect.fast import detect_bytes
 from keyguard.errors import GitError, KeyguardError
 from keyguard.history import scan_history
-from keyguard.model import Confidence, Finding, Origin, redact
-from keyguard.scan import Policy, findings_at
+from keyguard.model import Blob, Confidence, Finding, Origin, redact
+from keyguard.scan import Policy, candidates_in, findings_at
 from keyguard.sources.text import decode_text
 
 UNREACHABLE = "(unreachable blob)"
@@ -164,12 +163,10 @@ def _unreachable(root: str, policy: Policy, max_size: int) -> list[Finding]:
         for sha, (_, data) in zip(shas, objects.read_many(shas, max_size), strict=True):
             if data is None:
                 continue
-            path = f"{UNREACHABLE} {sha[:12]}"
-            candidates = [c for c in detect_bytes(data, path, policy.config.rules) or []
-                          if c.confidence >= policy.report_at]
-            if candidates:
-                kept, _ = findings_at(path, decode_text(data) or "", candidates, policy)
-                found += kept
+            path, text = f"{UNREACHABLE} {sha[:12]}", decode_text(data)
+            if text is not None:  # not binary
+                blob = Blob(path=path, text=text, data=data)
+                found += findings_at(path, text, candidates_in(blob, policy), policy)[0]
     return found
 
 
