@@ -30,7 +30,7 @@ def run(args: Sequence[str], *, cwd: str | None = None, input: bytes | None = No
     except FileNotFoundError as e:
         raise GitError("git is not installed or not on PATH") from e
     if done.returncode != 0:
-        raise GitError(f"git {args[0]} failed: {_message(done.stderr)}{_too_old()}")
+        raise _failed(args, done.stderr)
     return done.stdout
 
 
@@ -59,7 +59,11 @@ def stream(args: Sequence[str], *, cwd: str | None = None, size: int = 1 << 20) 
         drain.join()
         code = process.wait()
     if code != 0:
-        raise GitError(f"git {args[0]} failed: {_message(b''.join(errors))}{_too_old()}")
+        raise _failed(args, b"".join(errors))
+
+
+def _failed(args: Sequence[str], stderr: bytes) -> GitError:
+    return GitError(f"git {args[0]} failed: {_message(stderr)}{_too_old()}")
 
 
 def _too_old() -> str:
