@@ -15,7 +15,7 @@ from keyguard import git
 from keyguard.config import find_config, load_config, parse_size
 from keyguard.errors import GitError, KeyguardError
 from keyguard.history import scan_history
-from keyguard.model import Blob, Confidence, Finding, Origin, redact
+from keyguard.model import Blob, Confidence, Finding, Origin, is_file_path, redact
 from keyguard.scan import Policy, candidates_in, findings_at
 from keyguard.sources.text import decode_text
 
@@ -172,7 +172,7 @@ def _unreachable(root: str, policy: Policy, max_size: int) -> list[Finding]:
 
 def head_contents(root: str, paths: Sequence[str]) -> dict[str, bytes]:
     """The content of each path in HEAD's tree (absent paths are left out)."""
-    real = [p for p in paths if not p.startswith("(")]
+    real = [p for p in paths if is_file_path(p)]
     try:
         git.run(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], cwd=root)
     except GitError:

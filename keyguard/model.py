@@ -144,6 +144,12 @@ def finding_order(finding: Finding) -> tuple[str, int, int, str]:
     return finding.path, finding.line, finding.column, finding.rule_id
 
 
+def is_file_path(path: str) -> bool:
+    """Whether a finding's path names a file: commit and tag messages and unreachable blobs are
+    labelled `(commit message)`, `(tag message) …`, `(unreachable blob) …` instead."""
+    return not path.startswith("(")
+
+
 def redact(secret: str) -> str:
     """`6aa0…51ce`: enough to recognise a key, never enough to use it."""
     if len(secret) >= 16:

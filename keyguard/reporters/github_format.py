@@ -6,7 +6,7 @@ path or message can end the command early and inject another one.
 
 from __future__ import annotations
 
-from keyguard.model import ScanResult, finding_order
+from keyguard.model import ScanResult, finding_order, is_file_path
 from keyguard.reporters.options import ReportOptions, shown_secret
 from keyguard.reporters.text_format import summary
 from keyguard.terminal import neutralise
@@ -21,7 +21,7 @@ def render(result: ScanResult, options: ReportOptions) -> str:
         message = (f"{shown_secret(finding, options)}{verified}: move the key to an environment variable and "
                    f"rotate it; not a key? keyguard allow {finding.fingerprint} --reason '...'")
         properties = [f"title={_property(title)}"]
-        if not finding.path.startswith("("):
+        if is_file_path(finding.path):
             properties[:0] = [f"file={_property(finding.path)}", f"line={finding.line}",
                               f"col={finding.column}"]
         lines.append(f"::{level} {','.join(properties)}::{_data(message)}")

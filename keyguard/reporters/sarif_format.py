@@ -8,7 +8,7 @@ from typing import Any
 
 from keyguard import __version__
 from keyguard.detect import Rule
-from keyguard.model import Confidence, Finding, ScanResult, finding_order
+from keyguard.model import Confidence, Finding, ScanResult, finding_order, is_file_path
 from keyguard.reporters.options import ReportOptions, shown_secret
 from keyguard.terminal import neutralise
 
@@ -79,7 +79,7 @@ def _result(finding: Finding, index: dict[str, int], options: ReportOptions) -> 
 def _location(finding: Finding) -> dict[str, Any]:
     region = {"startLine": finding.line, "startColumn": finding.column,
               "endColumn": finding.column + len(finding.secret)}
-    if finding.path.startswith("("):  # a commit or tag message: no file to point at
+    if not is_file_path(finding.path):  # a message or an unreachable blob: no file to point at
         return {"logicalLocations": [{"name": neutralise(finding.path), "kind": "message"}]}
     uri = urllib.parse.quote(neutralise(finding.path))
     artifact = {"uri": uri} if finding.path.startswith("/") else {"uri": uri, "uriBaseId": "%SRCROOT%"}
