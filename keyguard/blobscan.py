@@ -132,8 +132,7 @@ def _scan_task(task: list[Group], objects: git.ObjectReader, policy: Policy, max
         for sha, appearances in group:
             _, data = next(contents)
             if data is None:
-                outcome.skipped.append(Skipped(path=f"{appearances[0].path} ({sha[:12]})",
-                                               reason=f"over the size cap ({max_size} bytes)"))
+                outcome.skipped.append(Skipped.over_size_cap(f"{appearances[0].path} ({sha[:12]})", max_size))
             elif not is_binary(data):
                 outcome.scanned += 1
                 dedup = len(appearances) == 1 and not whole

@@ -87,6 +87,10 @@ class Skipped:
     path: str
     reason: str
 
+    @classmethod
+    def over_size_cap(cls, path: str, max_size: int) -> Skipped:
+        return cls(path=path, reason=f"over the size cap ({max_size} bytes)")
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ScanError:

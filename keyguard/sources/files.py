@@ -40,7 +40,7 @@ def read_paths(paths: Sequence[str], options: WalkOptions) -> Iterator[Item]:
 def read_stream(stream: BinaryIO, name: str, max_size: int) -> Item:
     data = stream.read(max_size + 1)
     if len(data) > max_size:
-        return Skipped(path=name, reason=f"over the size cap ({max_size} bytes)")
+        return Skipped.over_size_cap(name, max_size)
     text = decode_text(data)
     return Skipped(path=name, reason="binary") if text is None else Blob(path=name, text=text)
 
@@ -122,7 +122,7 @@ def _read_file(path: str, max_size: int) -> Item:
             if not stat.S_ISREG(info.st_mode):
                 return Skipped(path=path, reason="not a regular file")
             if info.st_size > max_size:
-                return Skipped(path=path, reason=f"over the size cap ({max_size} bytes)")
+                return Skipped.over_size_cap(path, max_size)
             data = handle.read(max_size + 1)
     except OSError as e:
         return ScanError(path=path, message=_describe(e))

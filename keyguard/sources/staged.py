@@ -40,7 +40,7 @@ def read_staged(paths: Sequence[str], max_size: int, merge_head: str,
         for path, sha in staged_blobs(raw):
             _, data = objects.read(sha, max_size)
             if data is None:
-                yield Skipped(path=path, reason=f"over the size cap ({max_size} bytes)")
+                yield Skipped.over_size_cap(path, max_size)
                 continue
             text = decode_text(data)
             if text is None:
