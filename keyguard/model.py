@@ -55,6 +55,11 @@ class Origin:
     date: str  # ISO 8601, as git prints it
     kind: str = "commit"  # or "tag"
 
+    @property
+    def name(self) -> str:
+        """How reports name it: a commit by its abbreviated id, a tag by its whole ref."""
+        return self.commit if self.kind == "tag" else self.commit[:12]
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Finding:

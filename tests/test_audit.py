@@ -144,3 +144,15 @@ def test_html_report_renders_in_headless_chromium(estate: Path, tmp_path: Path) 
     subprocess.run([*flags, "--window-size=1280,1600", f"--screenshot={shot}", report.as_uri()],
                    capture_output=True, check=False, timeout=120)
     assert shot.exists() and shot.stat().st_size > 10_000
+
+
+def test_a_key_in_a_tag_message_names_the_whole_tag(tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "tagged")
+    repo.write("README.md", "hello\n")
+    repo.stage()
+    repo.commit("start")
+    repo.git("tag", "-a", "release-2026.01", "-m", f"release notes\nIMIN_API_KEY={fake_key('audit-tag')}")
+    done = subprocess.run([sys.executable, "-m", "keyguard", "audit", "tagged"], cwd=tmp_path,
+                          capture_output=True, text=True, check=False, timeout=300)
+    assert done.returncode == 1, done.stderr
+    assert "tag refs/tags/release-2026.01 by Test Author" in done.stdout

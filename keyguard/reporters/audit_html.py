@@ -115,7 +115,7 @@ def _table(secrets: list[Secret]) -> str:
             origin = loc.origin
             rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in (
                 f"<code>{_e(shown)}</code>", _e(secret.confidence.label), _e(loc.repository),
-                f"<code>{_e(loc.path)}:{loc.line}</code>", _e(origin.commit[:12] if origin else "-"),
+                f"<code>{_e(loc.path)}:{loc.line}</code>", _e(origin.name if origin else "-"),
                 _e(origin.author if origin else "-"), _e(origin.date[:10] if origin else "-"),
                 "yes" if loc.at_head else "no", flags)) + "</tr>")
     return ('<h2>Secrets and their locations</h2><input id="filter" type="search" '

@@ -62,8 +62,7 @@ def _suppressed_line(item: Suppressed, options: ReportOptions) -> str:
 
 
 def _origin(origin: Origin) -> str:
-    name = origin.commit if origin.kind == "tag" else origin.commit[:12]
-    return f"{origin.kind} {name} by {origin.author} <{origin.email}> on {origin.date}"
+    return f"{origin.kind} {origin.name} by {origin.author} <{origin.email}> on {origin.date}"
 
 
 def _fix(finding: Finding) -> str:
