@@ -184,13 +184,17 @@ class ObjectReader:
 
         writer = threading.Thread(target=send, daemon=True)
         writer.start()
+        answered = 0
         try:
             for sha in shas:
-                yield sha, self._response(sha, max_size)[1]
+                content = self._response(sha, max_size)[1]
+                answered += 1
+                yield sha, content
         finally:
-            if writer.is_alive():
+            if answered < len(shas) and writer.is_alive():
                 # Stopped early (an error, a missing object): git would block on its unread
-                # output and the writer on git's full input. Ending git releases both.
+                # output and the writer on git's full input. Ending git releases both. After
+                # the last answer git has read every request, and the writer is only ending.
                 self._process.kill()
             writer.join()
 

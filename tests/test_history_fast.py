@@ -7,6 +7,7 @@ import datetime
 import shutil
 from pathlib import Path
 
+from keyguard import git
 from keyguard.config import load_config
 from keyguard.history import scan_history
 from keyguard.scan import Policy
@@ -49,3 +50,17 @@ def test_fast_path_equals_reference_on_an_evolving_corpus(repo: Repo) -> None:
     assert sum(1 for f in reference if f[1] == "logs/access.log") == 6
     assert sum(1 for f in reference if f[1] == "data/ledger.csv") == 3
     assert len(reference) > 150
+
+
+def test_one_reader_serves_many_tasks_read_to_their_last_object(repo: Repo) -> None:
+    """Each task reads its versions with read_many and stops after the last one, leaving the
+    generator at its last answer. Closing it then must not end the shared git process."""
+    shas = []
+    for n in range(3):
+        repo.write(f"f{n}.txt", f"version {n}\n")
+        shas.append(git.run(["hash-object", "-w", f"f{n}.txt"], cwd=str(repo.path)).decode().strip())
+    with git.ObjectReader(str(repo.path)) as objects:
+        for _ in range(2000):  # the writer thread outliving the last answer is a race: try often
+            contents = objects.read_many(shas)
+            assert [next(contents)[1] for _ in shas] == [f"version {n}\n".encode() for n in range(3)]
+            contents.close()
