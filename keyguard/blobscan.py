@@ -187,17 +187,75 @@ def _changed_spans(before: bytes, after: bytes) -> list[tuple[int, int]]:
         return [(start, max(start, end))]
     if not could_match(after, start, end):  # nothing a rule could fire on: no line diff needed
         return [(start, start), (end, end)]
-    lines = after[start:end].split(b"\n")
-    fresh = set(lines) - set(before[start : len(before) - suffix].split(b"\n"))
+    return [(start, start), *_edited_lines(before, after, start, len(before) - suffix, end), (end, end)]
+
+
+_ANCHOR = 64  # bytes of whole lines of `after` looked for in `before` to find where they agree again
+_RESYNC_LINES = 32  # lines of `after` tried as the start of an anchor after each difference
+_RESYNC_BYTES = 256 << 10  # how far ahead in `before` an anchor is looked for
+_MAX_EDITS = 256  # differences followed one by one; past that, the rest goes to the line-set diff
+
+
+def _edited_lines(before: bytes, after: bytes, i: int, before_end: int, end: int) -> list[tuple[int, int]]:
+    """Spans of after[i:end] holding every line that before[i:before_end] does not have, both
+    starting at the same line start. Walks both while they agree (memcmp speed); at a difference,
+    finds where a few whole lines of `after` appear again in `before`, and marks the lines of
+    `after` in between. Lines it does not mark were matched, whole, to lines of `before`. When
+    that walk does not resynchronise quickly, the rest is left to `_fresh_lines`."""
+    spans: list[tuple[int, int]] = []
+    j = i
+    for _ in range(_MAX_EDITS):
+        same = _common_prefix(before, after, i, j, min(before_end - i, end - j))
+        if j + same >= end:
+            return spans
+        line = after.rfind(b"\n", j, j + same) + 1 or j  # back to the start of the differing line
+        i, j = i + line - j, line
+        resumed = _resync(before, after, i, before_end, j, end)
+        if resumed is None:
+            break
+        i, next_j = resumed
+        spans.append((j, next_j))
+        j = next_j
+    return spans + _fresh_lines(before, after, i, before_end, j, end)
+
+
+def _resync(before: bytes, after: bytes, i: int, before_end: int, j: int,
+            end: int) -> tuple[int, int] | None:
+    """The first place, among the next lines of after[j:], where an anchor of whole lines is also
+    whole lines of before[i:]: (where in before, where in after), or None."""
+    for _ in range(_RESYNC_LINES):
+        anchor_end = after.find(b"\n", min(j + _ANCHOR, end), end)
+        if anchor_end < 0:
+            return None
+        anchor = after[j : anchor_end + 1]
+        limit = min(before_end, i + _RESYNC_BYTES)
+        if before.startswith(anchor, i, limit):
+            return i, j
+        found = before.find(b"\n" + anchor, i, limit)
+        if found >= 0:
+            return found + 1, j
+        j = after.find(b"\n", j, end) + 1
+        if not j:
+            return None
+    return None
+
+
+def _fresh_lines(before: bytes, after: bytes, i: int, before_end: int, j: int,
+                 end: int) -> list[tuple[int, int]]:
+    """Spans of the lines of after[j:end] that before[i:before_end] does not have anywhere."""
+    lines = after[j:end].split(b"\n")
+    fresh = set(lines) - set(before[i:before_end].split(b"\n"))
     fresh.discard(b"")
-    return [(start, start)] + [(start + a, start + b) for a, b in _line_spans(lines, fresh)] + [(end, end)]
+    return [(j + a, j + b) for a, b in _line_spans(lines, fresh)]
 
 
-def _common_prefix(a: bytes, b: bytes) -> int:
-    """Length of the common prefix: compared 64 KiB at a time, then halved (memcmp speed)."""
-    limit, size, done = min(len(a), len(b)), 1 << 16, 0
+def _common_prefix(a: bytes, b: bytes, i: int = 0, j: int = 0, limit: int | None = None) -> int:
+    """Length of the common prefix of a[i:] and b[j:], at most `limit`: compared 64 KiB at a
+    time, then halved (memcmp speed)."""
+    limit = min(len(a) - i, len(b) - j) if limit is None else limit
+    size, done = 1 << 16, 0
     while size:
-        while done + size <= limit and a[done : done + size] == b[done : done + size]:
+        while done + size <= limit and a[i + done : i + done + size] == b[j + done : j + done + size]:
             done += size
         size //= 2
     return done

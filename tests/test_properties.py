@@ -8,9 +8,11 @@ import datetime
 import os
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from keyguard import blobscan
 from keyguard.config import load_config
 from keyguard.detect import detect, hexkey
 from keyguard.detect import values as values_module
@@ -160,3 +162,43 @@ def test_config_loader_returns_a_config_or_a_config_error(document: dict, tmp_pa
         assert e.exit_code == 3 and str(e)
     else:
         assert config.rules
+
+
+# Short lines from a small stock repeat often, as in data files: anchors then also match in the
+# wrong place, which the diff must survive.
+# Some lines end with others ("px…x" and "x…x"), so an anchor can also match inside a line.
+stock_line = st.sampled_from(["}", "  },", "", "a = 1", "b = 2", "row,1,2", "x" * 70, "p" + "x" * 70,
+                              "request 7f3a", "end"]) | st.text("abc xyz,\t", max_size=90)
+stock_lines = st.lists(stock_line, max_size=120)
+edits = st.lists(st.tuples(st.sampled_from(["insert", "delete", "replace"]), st.integers(0, 150),
+                           st.lists(stock_line, min_size=1, max_size=12)),
+                 max_size=12)
+
+
+@fuzz
+@pytest.mark.parametrize("tight", [False, True])
+@given(lines=stock_lines, changes=edits)
+@example(lines=["a = 1", "p" + "x" * 70, "end"], changes=[("replace", 1, ["x" * 70])])  # anchor inside a line
+def test_edited_lines_cover_every_line_the_old_version_lacked(
+        lines: list[str], changes: list, tight: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    if tight:  # every way out: few resync tries, few edits followed, then the line-set diff
+        monkeypatch.setattr(blobscan, "_RESYNC_LINES", 2)
+        monkeypatch.setattr(blobscan, "_MAX_EDITS", 3)
+        monkeypatch.setattr(blobscan, "_ANCHOR", 8)
+    new = list(lines)
+    for kind, position, block in changes:
+        at = min(position, len(new))
+        if kind == "insert":
+            new[at:at] = block
+        elif kind == "delete":
+            del new[at : at + len(block)]
+        else:
+            new[at : at + len(block)] = block
+    before, after = "\n".join(lines).encode(), "\n".join(new).encode()
+    spans = blobscan._edited_lines(before, after, 0, len(before), len(after))
+    old_lines, offset = set(before.split(b"\n")), 0
+    for line in after.split(b"\n"):
+        if line and line not in old_lines:
+            assert any(s <= offset and offset + len(line) <= e for s, e in spans), (line, spans)
+        offset += len(line) + 1
+    assert spans == sorted(spans) and all(s <= e for s, e in spans)
