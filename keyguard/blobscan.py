@@ -15,7 +15,7 @@ import gc
 import multiprocessing
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import accumulate, compress, groupby
 from typing import Any
@@ -36,6 +36,9 @@ _BATCH = 256  # versions of small paths sent to a worker at once
 
 Version = tuple[str, list[Appearance]]  # blob id, where it appeared first
 Group = list[Version]  # one path's versions, in commit order
+# Consecutive versions of one path, and the version before them (read to diff the first one
+# against) when a long path is cut into runs for several workers.
+Run = tuple[str | None, Group]
 
 
 @dataclass(slots=True)
@@ -65,15 +68,15 @@ def scan_versions(groups: list[Group], policy: Policy, max_size: int, cwd: str |
     """Every version of every group; `progress(n)` after each n versions done. With jobs=0,
     the reference path: one process, every version scanned whole (for tests to compare)."""
     whole, jobs = jobs == 0, max(jobs, 1)
-    tasks = _tasks(groups)
     total = Outcome()
-    if jobs == 1 or len(tasks) <= 1:
+    if jobs == 1 or sum(map(len, groups)) <= _BATCH:
         with git.ObjectReader(cwd) as objects:
-            for task in tasks:
+            for task in _batches(groups):
                 total.merge(_scan_task(task, objects, policy, max_size, whole))
                 if progress:
-                    progress(sum(len(group) for group in task))
+                    progress(sum(len(group) for _, group in task))
         return total
+    tasks = _tasks(groups, git.object_sizes([sha for group in groups for sha, _ in group], cwd), jobs)
     _WORKER["job"] = (policy, max_size, cwd)  # inherited by forked workers: rules need no pickling
     # What the workers inherit stays shared: the collector never writes to those objects.
     gc.freeze()
@@ -88,20 +91,60 @@ def scan_versions(groups: list[Group], policy: Policy, max_size: int, cwd: str |
     return total
 
 
-def _tasks(groups: list[Group]) -> list[list[Group]]:
-    """Big groups alone, small ones batched; the biggest first, so the pool ends together."""
-    ordered = sorted(groups, key=len, reverse=True)
-    tasks: list[list[Group]] = []
-    batch: list[Group] = []
-    for group in ordered:
-        if len(group) >= _BATCH:
-            tasks.append([group])
-            continue
-        batch.append(group)
-        if sum(len(g) for g in batch) >= _BATCH:
-            tasks.append(batch)
+def _batches(groups: list[Group]) -> Iterator[list[Run]]:
+    """Whole groups, read _BATCH versions or more at a time."""
+    batch: list[Run] = []
+    for group in groups:
+        batch.append((None, group))
+        if sum(len(g) for _, g in batch) >= _BATCH:
+            yield batch
             batch = []
-    return tasks + ([batch] if batch else [])
+    if batch:
+        yield batch
+
+
+_VERSION_COST = 64 << 10  # what handling a version costs beside its bytes, in bytes read
+
+
+def _tasks(groups: list[Group], sizes: dict[str, int], jobs: int) -> list[list[Run]]:
+    """Tasks of similar cost (bytes to read), the costliest first, so the workers end together.
+    Small paths are batched; a path costing more than a share is cut into runs of consecutive
+    versions, each led by the version before it, so one long-lived big file is not scanned by
+    one worker while the others wait."""
+    def cost(version: Version) -> int:
+        return sizes.get(version[0], 0) + _VERSION_COST
+
+    share = sum(cost(v) for group in groups for v in group) // (jobs * 16) + 1
+    tasks: list[tuple[int, list[Run]]] = []
+    batch: list[Run] = []
+    batch_cost = 0
+    for group in sorted(groups, key=len, reverse=True):
+        group_cost = sum(map(cost, group))
+        if group_cost <= share:
+            batch.append((None, group))
+            batch_cost += group_cost
+            if batch_cost >= share or sum(len(g) for _, g in batch) >= _BATCH:
+                tasks.append((batch_cost, batch))
+                batch, batch_cost = [], 0
+            continue
+        start, run_cost = 0, 0
+        for end, version in enumerate(group, 1):
+            run_cost += cost(version)
+            if run_cost >= share or end == len(group):
+                tasks.append((run_cost, [(_lead(group, start), group[start:end])]))
+                start, run_cost = end, 0
+    if batch:
+        tasks.append((batch_cost, batch))
+    return [task for _, task in sorted(tasks, key=lambda t: t[0], reverse=True)]
+
+
+def _lead(group: Group, start: int) -> str | None:
+    """The version a run starting at `start` is diffed against: the one before it, when that
+    one is diffed too (a version that appeared at several places is scanned whole and does not
+    lead); None: the run's first version is scanned whole."""
+    if start == 0 or len(group[start - 1][1]) != 1:
+        return None
+    return group[start - 1][0]
 
 
 _WORKER: dict[str, Any] = {}  # in each worker: the job (policy, size cap, cwd) and its git reader
@@ -118,17 +161,22 @@ def _start_worker() -> None:
     _WORKER["objects"] = git.ObjectReader(_WORKER["job"][2])
 
 
-def _worker_task(task: list[Group]) -> tuple[Outcome, int]:
+def _worker_task(task: list[Run]) -> tuple[Outcome, int]:
     policy, max_size, _ = _WORKER["job"]
-    return _scan_task(task, _WORKER["objects"], policy, max_size, False), sum(len(g) for g in task)
+    return _scan_task(task, _WORKER["objects"], policy, max_size, False), sum(len(g) for _, g in task)
 
 
-def _scan_task(task: list[Group], objects: git.ObjectReader, policy: Policy, max_size: int,
+def _scan_task(task: list[Run], objects: git.ObjectReader, policy: Policy, max_size: int,
                whole: bool) -> Outcome:
     outcome = Outcome()
-    contents = objects.read_many([sha for group in task for sha, _ in group], max_size)
-    for group in task:
+    contents = objects.read_many([sha for lead, group in task
+                                  for sha in ([lead] if lead else []) + [sha for sha, _ in group]], max_size)
+    for lead, group in task:
         previous: list[bytes] = []  # this path's last version
+        if lead:
+            _, data = next(contents)
+            if data is not None and not is_binary(data) and not data.startswith(UTF16_BOMS):
+                previous = [data.removeprefix(codecs.BOM_UTF8)]  # as _candidates leaves it
         for sha, appearances in group:
             _, data = next(contents)
             if data is None:
@@ -176,7 +224,8 @@ def _candidates(data: bytes, path: str, previous: list[bytes] | None, policy: Po
 
 def _changed_spans(before: bytes, after: bytes) -> list[tuple[int, int]]:
     """Where `after` differs from `before`: the middle between their common prefix and suffix,
-    or, when that middle is large, its lines that `before` did not have. A pure deletion still
+    or, when that middle is large, its lines that `before` did not have (a line-set diff, or
+    for a very large middle a walk that may mark a few more lines). A pure deletion still
     leaves a point to look around, since the lines next to it have new neighbours."""
     prefix = _common_prefix(before, after)
     suffix = _common_suffix(before, after, min(len(before), len(after)) - prefix)
@@ -185,11 +234,15 @@ def _changed_spans(before: bytes, after: bytes) -> list[tuple[int, int]]:
     end = len(after) if end < 0 else end
     if end - start <= _SMALL_CHANGE:
         return [(start, max(start, end))]
+    before_end = len(before) - suffix
+    if end - start > _WALK_FROM:  # walking the edits costs less than searching the whole middle
+        return [(start, start), *_edited_lines(before, after, start, before_end, end), (end, end)]
     if not could_match(after, start, end):  # nothing a rule could fire on: no line diff needed
         return [(start, start), (end, end)]
-    return [(start, start), *_edited_lines(before, after, start, len(before) - suffix, end), (end, end)]
+    return [(start, start), *_fresh_lines(before, after, start, before_end, start, end), (end, end)]
 
 
+_WALK_FROM = 256 << 10  # a changed middle this large is walked; a smaller one gets the line-set diff
 _ANCHOR = 64  # bytes of whole lines of `after` looked for in `before` to find where they agree again
 _RESYNC_LINES = 32  # lines of `after` tried as the start of an anchor after each difference
 _RESYNC_BYTES = 256 << 10  # how far ahead in `before` an anchor is looked for
@@ -197,11 +250,13 @@ _MAX_EDITS = 256  # differences followed one by one; past that, the rest goes to
 
 
 def _edited_lines(before: bytes, after: bytes, i: int, before_end: int, end: int) -> list[tuple[int, int]]:
-    """Spans of after[i:end] holding every line that before[i:before_end] does not have, both
+    """Spans of after[i:end] holding every line that before[i:before_end] does not have and a
+    rule could fire on, both
     starting at the same line start. Walks both while they agree (memcmp speed); at a difference,
     finds where a few whole lines of `after` appear again in `before`, and marks the lines of
     `after` in between. Lines it does not mark were matched, whole, to lines of `before`. When
-    that walk does not resynchronise quickly, the rest is left to `_fresh_lines`."""
+    that walk does not resynchronise quickly, the rest is left to `_fresh_lines` (unless nothing
+    a rule could fire on is in it)."""
     spans: list[tuple[int, int]] = []
     j = i
     for _ in range(_MAX_EDITS):
@@ -216,6 +271,8 @@ def _edited_lines(before: bytes, after: bytes, i: int, before_end: int, end: int
         i, next_j = resumed
         spans.append((j, next_j))
         j = next_j
+    if not could_match(after, j, end):  # nothing a rule could fire on in the rest: no line diff
+        return [*spans, (j, j)]
     return spans + _fresh_lines(before, after, i, before_end, j, end)
 
 

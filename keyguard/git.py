@@ -124,6 +124,18 @@ def empty_tree(cwd: str | None = None) -> str:
     return run(["hash-object", "--no-filters", "-t", "tree", os.devnull], cwd=cwd).decode().strip()
 
 
+def object_sizes(shas: Sequence[str], cwd: str | None = None) -> dict[str, int]:
+    """Each object's size, from one `git cat-file --batch-check`; missing objects are left out."""
+    out = run(["cat-file", "--batch-check=%(objectname) %(objectsize)"], cwd=cwd,
+              input="".join(f"{sha}\n" for sha in shas).encode())
+    sizes = {}
+    for line in out.decode().splitlines():
+        sha, size = line.split()
+        if size.isdigit():  # "<sha> missing" otherwise: the reader reports it
+            sizes[sha] = int(size)
+    return sizes
+
+
 class ObjectReader:
     """One long-lived `git cat-file --batch` process serving many objects."""
 

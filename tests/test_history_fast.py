@@ -8,9 +8,11 @@ import shutil
 from pathlib import Path
 
 from keyguard import git
+from keyguard.blobscan import _tasks, path_groups
 from keyguard.config import load_config
 from keyguard.history import scan_history
 from keyguard.scan import Policy
+from keyguard.sources.history import plan_history
 from tests.conftest import Repo, fake_key
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "corpus"
@@ -26,9 +28,10 @@ def findings(repo: Repo, jobs: int) -> list[tuple]:
 
 def test_fast_path_equals_reference_on_an_evolving_corpus(repo: Repo) -> None:
     shutil.copytree(FIXTURES, repo.path / "corpus")
-    big = [f"ordinary line {n}, request_id={fake_key(f'rid{n}')}" for n in range(3000)]
+    # Both big files' changed middles exceed blobscan._WALK_FROM, so their edits are walked.
+    big = [f"ordinary line {n}, request_id={fake_key(f'rid{n}')}" for n in range(5000)]
     repo.write("logs/access.log", "\n".join(big))
-    plain = [f"2024-01-{n % 28 + 1:02d},row-{n},Porto,{n * 7}" for n in range(3000)]  # nothing to find
+    plain = [f"2024-01-{n % 28 + 1:02d},row-{n},Porto,{n * 7}" for n in range(9000)]  # nothing to find
     repo.write("data/ledger.csv", "\n".join(plain))
     repo.stage()
     repo.commit("corpus and a big log")
@@ -39,7 +42,7 @@ def test_fast_path_equals_reference_on_an_evolving_corpus(repo: Repo) -> None:
         repo.write("logs/access.log", "\n".join(big))
         # edited at both ends, so the changed middle is the whole file; a key in it every other time
         plain[0], plain[-1] = f"edit {n}", f"edit {n}"
-        plain[1500 + n] = f"IMIN_API_KEY={fake_key(f'csv{n}')}" if n % 2 else f"row {n} edited"
+        plain[4500 + n] = f"IMIN_API_KEY={fake_key(f'csv{n}')}" if n % 2 else f"row {n} edited"
         repo.write("data/ledger.csv", "\n".join(plain))
         repo.write("corpus/positive/.env", (FIXTURES / "positive/.env").read_text() + f"\n# edit {n}\n")
         repo.stage()
@@ -64,3 +67,44 @@ def test_one_reader_serves_many_tasks_read_to_their_last_object(repo: Repo) -> N
             contents = objects.read_many(shas)
             assert [next(contents)[1] for _ in shas] == [f"version {n}\n".encode() for n in range(3)]
             contents.close()
+
+
+def test_long_paths_cut_into_runs_for_workers_find_what_the_reference_finds(repo: Repo) -> None:
+    """400 versions of one log: more than a worker's share, so it is cut into runs, each diffed
+    against the version before it. Some versions also appear at a second path (scanned whole,
+    so they lead no run) and one is binary."""
+    lines: list[str] = []
+    stream = []
+    for n in range(400):
+        lines.append(f"{n} GET /v1/orders request_id={fake_key(f'req{n}')}")
+        if n % 37 == 5:
+            lines.append(f"IMIN_API_KEY={fake_key(f'key{n}')}")
+        if n % 50 == 7:
+            lines = [line for line in lines if "IMIN" not in line]  # keys removed again
+        content = ("\n".join(lines) + "\n").encode()
+        if n == 200:
+            content = b"\x00binary" + content
+        files = [("logs/app.log", content)] + ([("logs/copy.log", content)] if n % 2 else [])
+        stream.append(f"commit refs/heads/main\ncommitter A <a@example.com> {1_700_000_000 + n} +0000\n"
+                      f"data 6\nv{n:04d}\n".encode())
+        for path, data in files:
+            stream.append(f"M 100644 inline {path}\ndata {len(data)}\n".encode() + data + b"\n")
+    repo.path.mkdir(parents=True, exist_ok=True)
+    git.run(["init", "-q", "-b", "main"], cwd=str(repo.path))
+    git.run(["fast-import", "--quiet"], cwd=str(repo.path), input=b"".join(stream))
+
+    plan = plan_history([], [], cwd=str(repo.path))
+    groups = path_groups(plan.blobs)
+    sizes = git.object_sizes([sha for group in groups for sha, _ in group], str(repo.path))
+    log = next(group for group in groups if group[0][1][0].path == "logs/app.log")
+    position = {sha: k for k, (sha, _) in enumerate(log)}
+    runs = sorted((position[group[0][0]], lead, group) for task in _tasks(groups, sizes, 2)
+                  for lead, group in task if group[0][0] in position)
+    assert [sha for _, _, group in runs for sha, _ in group] == [sha for sha, _ in log]
+    for start, lead, _ in runs:  # led by the version before, unless that one is scanned whole
+        assert lead == (log[start - 1][0] if start and len(log[start - 1][1]) == 1 else None)
+    assert len(runs) > 10 and any(lead for _, lead, _ in runs) and any(not lead for k, lead, _ in runs if k)
+
+    reference = findings(repo, jobs=0)
+    assert findings(repo, jobs=2) == reference
+    assert sum(1 for f in reference if f[1] == "logs/app.log" and f[0] == "hex32-key") >= 10
