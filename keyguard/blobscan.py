@@ -5,7 +5,8 @@
   since the previous one (and enough around it for every rule's context) is examined:
   secrets on unchanged lines were found, and attributed, in the version that introduced them.
 - A single RE2 pass decides where rules need to run at all (keyguard.detect.fast).
-- Paths are spread over worker processes; only findings travel back.
+- Paths are spread over worker processes in tasks of about equal bytes, a long-lived big
+  file cut into runs of versions; only findings travel back.
 """
 
 from __future__ import annotations
@@ -191,9 +192,10 @@ def _scan_task(task: list[Run], objects: git.ObjectReader, policy: Policy, max_s
 def _scan_version(data: bytes, appearances: list[Appearance], previous: list[bytes] | None,
                   policy: Policy, outcome: Outcome) -> None:
     """Detect once per kind of path (lockfiles are judged differently), then place findings."""
-    by_kind = sorted(appearances, key=lambda a: is_checksum_file(a.path))
-    for _, group in groupby(by_kind, key=lambda a: is_checksum_file(a.path)):
-        places = list(group)
+    kinds = [appearances] if len(appearances) == 1 else [
+        list(group) for _, group in groupby(sorted(appearances, key=lambda a: is_checksum_file(a.path)),
+                                            key=lambda a: is_checksum_file(a.path))]
+    for places in kinds:
         found = _candidates(data, places[0].path, previous, policy)
         candidates = [c for c in found if c.confidence >= policy.report_at]
         text = (decode_text(data) or "") if candidates else ""

@@ -63,6 +63,7 @@ def find(text: str, path: str) -> Iterator[Hit]:
             yield hit
 
 
+@functools.lru_cache(maxsize=1 << 12)  # asked for every version of a path in a history scan
 def is_checksum_file(path: str) -> bool:
     """Lockfiles and checksum lists: full of digests, never the place for a key."""
     name = posixpath.basename(path.replace("\\", "/")).lower()
