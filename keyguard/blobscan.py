@@ -64,10 +64,12 @@ def path_groups(blobs: dict[str, list[Appearance]]) -> list[Group]:
     return list(groups.values())
 
 
-def scan_versions(groups: list[Group], policy: Policy, max_size: int, cwd: str | None,
-                  jobs: int, progress: Callable[[int], None] | None = None) -> Outcome:
-    """Every version of every group; `progress(n)` after each n versions done. With jobs=0,
-    the reference path: one process, every version scanned whole (for tests to compare)."""
+def scan_versions(groups: list[Group], policy: Policy, max_size: int, cwd: str | None, jobs: int,
+                  progress: Callable[[int], None] | None = None,
+                  meanwhile: Callable[[], None] = lambda: None) -> Outcome:
+    """Every version of every group; `progress(n)` after each n versions done; `meanwhile()`
+    runs in this process while workers scan. With jobs=0, the reference path: one process,
+    every version scanned whole (for tests to compare)."""
     whole, jobs = jobs == 0, max(jobs, 1)
     total = Outcome()
     if jobs == 1 or sum(map(len, groups)) <= _BATCH:
@@ -76,6 +78,7 @@ def scan_versions(groups: list[Group], policy: Policy, max_size: int, cwd: str |
                 total.merge(_scan_task(task, objects, policy, max_size, whole))
                 if progress:
                     progress(sum(len(group) for _, group in task))
+        meanwhile()
         return total
     tasks = _tasks(groups, git.object_sizes([sha for group in groups for sha, _ in group], cwd), jobs)
     _WORKER["job"] = (policy, max_size, cwd)  # inherited by forked workers: rules need no pickling
@@ -83,7 +86,9 @@ def scan_versions(groups: list[Group], policy: Policy, max_size: int, cwd: str |
     gc.freeze()
     try:
         with multiprocessing.get_context("fork").Pool(jobs, initializer=_start_worker) as pool:
-            for outcome, done in pool.imap_unordered(_worker_task, tasks):
+            results = pool.imap_unordered(_worker_task, tasks)  # the pool starts on them now
+            meanwhile()
+            for outcome, done in results:
                 total.merge(outcome)
                 if progress:
                     progress(done)

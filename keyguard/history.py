@@ -60,21 +60,26 @@ def scan_history(revisions: Sequence[str], filters: Sequence[str], policy: Polic
         if progress is not None:
             progress(done[0], len(plan.blobs))
 
+    earlier: set[Key] = set()
+
+    def messages() -> None:
+        """Commit and tag messages, and what a range starts from: done while workers scan."""
+        with git.ObjectReader(cwd) as objects:
+            earlier.update(_earlier_secrets(objects, plan.earlier, policy, max_size))
+            for commit, message in commit_messages(revisions, filters, cwd):
+                order, origin = plan.commits[commit]
+                _scan_message(message, Appearance(COMMIT_MESSAGE, order, origin), policy, found)
+            if not revisions:
+                for origin, message in annotated_tags(objects, cwd):
+                    appearance = Appearance(f"{TAG_MESSAGE} {origin.commit}", len(plan.commits), origin)
+                    _scan_message(message, appearance, policy, found)
+
     advance(0)  # say at once how much there is to do
-    outcome = scan_versions(path_groups(plan.blobs), policy, max_size, cwd, jobs, advance)
+    outcome = scan_versions(path_groups(plan.blobs), policy, max_size, cwd, jobs, advance, messages)
     for order, finding in outcome.findings:
         found.add(order, [finding])
     found.suppress(outcome.suppressed)
     found.skipped, found.scanned = outcome.skipped, outcome.scanned
-    with git.ObjectReader(cwd) as objects:
-        earlier = _earlier_secrets(objects, plan.earlier, policy, max_size)
-        for commit, message in commit_messages(revisions, filters, cwd):
-            order, origin = plan.commits[commit]
-            _scan_message(message, Appearance(COMMIT_MESSAGE, order, origin), policy, found)
-        if not revisions:
-            for origin, message in annotated_tags(objects, cwd):
-                appearance = Appearance(f"{TAG_MESSAGE} {origin.commit}", len(plan.commits), origin)
-                _scan_message(message, appearance, policy, found)
     _follow_renames(found.best, plan.renames)
     findings = tuple(f for key, (_, f) in found.best.items() if key not in earlier)
     errors: tuple[ScanError, ...] = ()
