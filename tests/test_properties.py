@@ -17,7 +17,7 @@ from keyguard.config import load_config
 from keyguard.detect import detect, hexkey
 from keyguard.detect import values as values_module
 from keyguard.detect.decode import decode_base64, variants
-from keyguard.detect.fast import could_match
+from keyguard.detect.fast import could_match, line_windows
 from keyguard.detect.values import is_repetitive
 from keyguard.errors import KeyguardError
 from keyguard.model import Blob
@@ -204,3 +204,25 @@ def test_edited_lines_cover_every_line_the_old_version_lacked_that_could_match(
             assert any(s <= offset and offset + len(line) <= e for s, e in spans), (line, spans)
         offset += len(line) + 1
     assert spans == sorted(spans) and all(s <= e for s, e in spans)
+
+
+@fuzz
+@given(lines=st.lists(st.text("ab", max_size=6), min_size=1, max_size=120), draw=st.data(),
+       margin=st.sampled_from([0, 1, 3, 8, 20]))
+@example(lines=["ab"] * 80, draw=None, margin=20)  # spans 2.5 margins apart: windows with a gap
+def test_line_windows_are_the_merged_lines_around_each_span(lines: list[str], draw: st.DataObject | None,
+                                                            margin: int) -> None:
+    data = "\n".join(lines).encode()
+    cuts = draw.draw(st.lists(st.tuples(st.integers(0, len(data)), st.integers(0, 20)), max_size=12)) \
+        if draw else [(0, 0), (50, 0)]
+    spans = sorted((start, min(start + length, len(data))) for start, length in cuts)
+    expected: list[list[int]] = []  # by definition: each span's lines, merged when they touch
+    for start, end in spans:
+        low = data.rfind(b"\n", 0, max(0, start - margin)) + 1
+        high = data.find(b"\n", min(len(data), end + margin))
+        high = len(data) if high < 0 else high
+        if expected and low <= expected[-1][1] + 1:
+            expected[-1][1] = max(expected[-1][1], high)
+        else:
+            expected.append([low, high])
+    assert line_windows(data, spans, margin) == [tuple(w) for w in expected]

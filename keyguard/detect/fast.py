@@ -56,19 +56,31 @@ def interesting_spans(data: bytes) -> list[tuple[int, int]]:
 def line_windows(data: bytes, spans: Iterable[tuple[int, int]],
                  margin: int = MARGIN) -> list[tuple[int, int]]:
     """Whole-line byte ranges covering each span with `margin` bytes around it, merged.
-    `spans` must be in ascending order."""
+    `spans` must be in ascending order of start. Spans closer than two margins share a window,
+    so lines are looked for once per window, not once per span."""
     windows: list[tuple[int, int]] = []
+    first, last = -1, -1  # the spans gathered for the next window: from `first` to `last`
     for start, end in spans:
-        if windows and end + margin <= windows[-1][1]:
-            continue  # inside the current window already: no search (long lines stay linear)
-        low = data.rfind(b"\n", 0, max(0, start - margin)) + 1
-        high = data.find(b"\n", min(len(data), end + margin))
-        high = len(data) if high < 0 else high
-        if windows and low <= windows[-1][1] + 1:
-            windows[-1] = (windows[-1][0], max(high, windows[-1][1]))
-        else:
-            windows.append((low, high))
+        if last >= 0 and start - margin <= last + margin:
+            last = max(last, end)
+            continue
+        if last >= 0:
+            _add_window(data, windows, first - margin, last + margin)
+        first, last = start, end
+    if last >= 0:
+        _add_window(data, windows, first - margin, last + margin)
     return windows
+
+
+def _add_window(data: bytes, windows: list[tuple[int, int]], low: int, high: int) -> None:
+    """data[low:high] widened to whole lines, merged into the last window when they touch."""
+    low = data.rfind(b"\n", 0, max(0, low)) + 1
+    high = data.find(b"\n", min(len(data), high))
+    high = len(data) if high < 0 else high
+    if windows and low <= windows[-1][1] + 1:
+        windows[-1] = (windows[-1][0], max(high, windows[-1][1]))
+    else:
+        windows.append((low, high))
 
 
 def detect_windows(data: bytes, path: str, windows: Iterable[tuple[int, int]],
