@@ -258,12 +258,11 @@ _MAX_EDITS = 256  # differences followed one by one; past that, the rest goes to
 
 def _edited_lines(before: bytes, after: bytes, i: int, before_end: int, end: int) -> list[tuple[int, int]]:
     """Spans of after[i:end] holding every line that before[i:before_end] does not have and a
-    rule could fire on, both
-    starting at the same line start. Walks both while they agree (memcmp speed); at a difference,
-    finds where a few whole lines of `after` appear again in `before`, and marks the lines of
-    `after` in between. Lines it does not mark were matched, whole, to lines of `before`. When
-    that walk does not resynchronise quickly, the rest is left to `_fresh_lines` (unless nothing
-    a rule could fire on is in it)."""
+    rule could fire on; both start at the same line start. Walks both while they agree (memcmp
+    speed); at a difference, finds where a few whole lines of `after` appear again in `before`,
+    and marks the lines of `after` in between. Lines it does not mark were matched, whole, to
+    lines of `before`. When that walk does not resynchronise quickly, the rest is left to
+    `_fresh_lines` (unless nothing a rule could fire on is in it)."""
     spans: list[tuple[int, int]] = []
     j = i
     for _ in range(_MAX_EDITS):
