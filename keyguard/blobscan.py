@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import gc
 import multiprocessing
 import os
@@ -64,12 +65,25 @@ def path_groups(blobs: dict[str, list[Appearance]]) -> list[Group]:
     return list(groups.values())
 
 
+@contextlib.contextmanager
+def early_workers(policy: Policy, max_size: int, cwd: str | None, jobs: int) -> Iterator[Any]:
+    """Worker processes for scan_versions forked now, before the caller builds its plan, so
+    they hold none of it (forked later, each would carry the whole plan). None for one job."""
+    if jobs <= 1:
+        yield None
+        return
+    _WORKER["job"] = (policy, max_size, cwd)  # inherited by forked workers: rules need no pickling
+    with multiprocessing.get_context("fork").Pool(jobs, initializer=_start_worker) as pool:
+        yield pool
+
+
 def scan_versions(groups: list[Group], policy: Policy, max_size: int, cwd: str | None, jobs: int,
                   progress: Callable[[int], None] | None = None,
-                  meanwhile: Callable[[], None] = lambda: None) -> Outcome:
+                  meanwhile: Callable[[], None] = lambda: None, pool: Any = None) -> Outcome:
     """Every version of every group; `progress(n)` after each n versions done; `meanwhile()`
-    runs in this process while workers scan. With jobs=0, the reference path: one process,
-    every version scanned whole (for tests to compare)."""
+    runs in this process while workers scan (those of `pool`, from early_workers, or forked
+    here). With jobs=0, the reference path: one process, every version scanned whole (for
+    tests to compare)."""
     whole, jobs = jobs == 0, max(jobs, 1)
     total = Outcome()
     if jobs == 1 or sum(map(len, groups)) <= _BATCH:
@@ -81,19 +95,27 @@ def scan_versions(groups: list[Group], policy: Policy, max_size: int, cwd: str |
         meanwhile()
         return total
     tasks = _tasks(groups, git.object_sizes([sha for group in groups for sha, _ in group], cwd), jobs)
+    if pool is not None:
+        return _collect(pool, tasks, progress, meanwhile)
     _WORKER["job"] = (policy, max_size, cwd)  # inherited by forked workers: rules need no pickling
     # What the workers inherit stays shared: the collector never writes to those objects.
     gc.freeze()
     try:
-        with multiprocessing.get_context("fork").Pool(jobs, initializer=_start_worker) as pool:
-            results = pool.imap_unordered(_worker_task, tasks)  # the pool starts on them now
-            meanwhile()
-            for outcome, done in results:
-                total.merge(outcome)
-                if progress:
-                    progress(done)
+        with multiprocessing.get_context("fork").Pool(jobs, initializer=_start_worker) as forked:
+            return _collect(forked, tasks, progress, meanwhile)
     finally:
         gc.unfreeze()  # a long-lived process (an audit worker) must still collect them later
+
+
+def _collect(pool: Any, tasks: list[list[Run]], progress: Callable[[int], None] | None,
+             meanwhile: Callable[[], None]) -> Outcome:
+    total = Outcome()
+    results = pool.imap_unordered(_worker_task, tasks)  # the pool starts on them now
+    meanwhile()
+    for outcome, done in results:
+        total.merge(outcome)
+        if progress:
+            progress(done)
     return total
 
 

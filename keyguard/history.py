@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from keyguard import git
-from keyguard.blobscan import path_groups, scan_versions
+from keyguard.blobscan import early_workers, path_groups, scan_versions
 from keyguard.model import Blob, Finding, ScanError, ScanResult, Skipped, Suppressed
 from keyguard.scan import Policy, candidates_in, findings_at
 from keyguard.sources.history import (
@@ -51,31 +51,36 @@ Progress = Callable[[int, int], None]  # (file versions done, total)
 
 def scan_history(revisions: Sequence[str], filters: Sequence[str], policy: Policy, max_size: int,
                  cwd: str | None = None, progress: Progress | None = None, jobs: int = 1) -> ScanResult:
-    plan = plan_history(revisions, filters, cwd)
-    found = _Collector()
-    done = [0]
+    # All refs (history, audits): many versions to scan, so the workers are forked before the
+    # plan exists and do not carry it. A range (pre-push, ci) is often a few commits: forked
+    # only if it turns out large.
+    with early_workers(policy, max_size, cwd, 1 if revisions else jobs) as pool:
+        plan = plan_history(revisions, filters, cwd)
+        found = _Collector()
+        done = [0]
 
-    def advance(versions: int) -> None:
-        done[0] += versions
-        if progress is not None:
-            progress(done[0], len(plan.blobs))
+        def advance(versions: int) -> None:
+            done[0] += versions
+            if progress is not None:
+                progress(done[0], len(plan.blobs))
 
-    earlier: set[Key] = set()
+        earlier: set[Key] = set()
 
-    def messages() -> None:
-        """Commit and tag messages, and what a range starts from: done while workers scan."""
-        with git.ObjectReader(cwd) as objects:
-            earlier.update(_earlier_secrets(objects, plan.earlier, policy, max_size))
-            for commit, message in commit_messages(revisions, filters, cwd):
-                order, origin = plan.commits[commit]
-                _scan_message(message, Appearance(COMMIT_MESSAGE, order, origin), policy, found)
-            if not revisions:
-                for origin, message in annotated_tags(objects, cwd):
-                    appearance = Appearance(f"{TAG_MESSAGE} {origin.commit}", len(plan.commits), origin)
-                    _scan_message(message, appearance, policy, found)
+        def messages() -> None:
+            """Commit and tag messages, and what a range starts from: done while workers scan."""
+            with git.ObjectReader(cwd) as objects:
+                earlier.update(_earlier_secrets(objects, plan.earlier, policy, max_size))
+                for commit, message in commit_messages(revisions, filters, cwd):
+                    order, origin = plan.commits[commit]
+                    _scan_message(message, Appearance(COMMIT_MESSAGE, order, origin), policy, found)
+                if not revisions:
+                    for origin, message in annotated_tags(objects, cwd):
+                        appearance = Appearance(f"{TAG_MESSAGE} {origin.commit}", len(plan.commits), origin)
+                        _scan_message(message, appearance, policy, found)
 
-    advance(0)  # say at once how much there is to do
-    outcome = scan_versions(path_groups(plan.blobs), policy, max_size, cwd, jobs, advance, messages)
+        advance(0)  # say at once how much there is to do
+        outcome = scan_versions(path_groups(plan.blobs), policy, max_size, cwd, jobs, advance, messages,
+                                pool)
     for order, finding in outcome.findings:
         found.add(order, [finding])
     found.suppress(outcome.suppressed)

@@ -18,9 +18,9 @@ from tests.conftest import Repo, fake_key
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "corpus"
 
 
-def findings(repo: Repo, jobs: int) -> list[tuple]:
+def findings(repo: Repo, jobs: int, revisions: tuple[str, ...] = ()) -> list[tuple]:
     config = load_config(None, str(repo.path), datetime.date(2026, 1, 1))
-    result = scan_history([], [], Policy(config=config, base=str(repo.path)), 10 << 20,
+    result = scan_history(revisions, [], Policy(config=config, base=str(repo.path)), 10 << 20,
                           cwd=str(repo.path), jobs=jobs)
     return sorted((f.rule_id, f.path, f.secret, f.line, f.column, f.confidence, f.origin)
                   for f in result.findings)
@@ -106,5 +106,6 @@ def test_long_paths_cut_into_runs_for_workers_find_what_the_reference_finds(repo
     assert len(runs) > 10 and any(lead for _, lead, _ in runs) and any(not lead for k, lead, _ in runs if k)
 
     reference = findings(repo, jobs=0)
-    assert findings(repo, jobs=2) == reference
+    assert findings(repo, jobs=2) == reference  # all refs: workers forked before the plan
+    assert findings(repo, jobs=2, revisions=("main",)) == reference  # a range: forked after it
     assert sum(1 for f in reference if f[1] == "logs/app.log" and f[0] == "hex32-key") >= 10
