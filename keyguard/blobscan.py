@@ -66,9 +66,9 @@ def path_groups(blobs: dict[str, list[Appearance]]) -> list[Group]:
 
 
 @contextlib.contextmanager
-def early_workers(policy: Policy, max_size: int, cwd: str | None, jobs: int) -> Iterator[Any]:
-    """Worker processes for scan_versions forked now, before the caller builds its plan, so
-    they hold none of it (forked later, each would carry the whole plan). None for one job."""
+def workers(policy: Policy, max_size: int, cwd: str | None, jobs: int) -> Iterator[Any]:
+    """Worker processes for scan_versions, forked now (None for one job). Forked before the
+    caller builds its plan, they hold none of it."""
     if jobs <= 1:
         yield None
         return
@@ -81,7 +81,7 @@ def scan_versions(groups: list[Group], policy: Policy, max_size: int, cwd: str |
                   progress: Callable[[int], None] | None = None,
                   meanwhile: Callable[[], None] = lambda: None, pool: Any = None) -> Outcome:
     """Every version of every group; `progress(n)` after each n versions done; `meanwhile()`
-    runs in this process while workers scan (those of `pool`, from early_workers, or forked
+    runs in this process while workers scan (those of `pool`, from `workers`, or forked
     here). With jobs=0, the reference path: one process, every version scanned whole (for
     tests to compare)."""
     whole, jobs = jobs == 0, max(jobs, 1)
@@ -97,11 +97,10 @@ def scan_versions(groups: list[Group], policy: Policy, max_size: int, cwd: str |
     tasks = _tasks(groups, git.object_sizes([sha for group in groups for sha, _ in group], cwd), jobs)
     if pool is not None:
         return _collect(pool, tasks, progress, meanwhile)
-    _WORKER["job"] = (policy, max_size, cwd)  # inherited by forked workers: rules need no pickling
-    # What the workers inherit stays shared: the collector never writes to those objects.
+    # Forked now, the workers inherit the plan; it stays shared: the collector never writes to it.
     gc.freeze()
     try:
-        with multiprocessing.get_context("fork").Pool(jobs, initializer=_start_worker) as forked:
+        with workers(policy, max_size, cwd, jobs) as forked:
             return _collect(forked, tasks, progress, meanwhile)
     finally:
         gc.unfreeze()  # a long-lived process (an audit worker) must still collect them later

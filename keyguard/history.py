@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from keyguard import git
-from keyguard.blobscan import early_workers, path_groups, scan_versions
+from keyguard.blobscan import path_groups, scan_versions, workers
 from keyguard.model import Blob, Finding, ScanError, ScanResult, Skipped, Suppressed
 from keyguard.scan import Policy, candidates_in, findings_at
 from keyguard.sources.history import (
@@ -54,7 +54,7 @@ def scan_history(revisions: Sequence[str], filters: Sequence[str], policy: Polic
     # All refs (history, audits): many versions to scan, so the workers are forked before the
     # plan exists and do not carry it. A range (pre-push, ci) is often a few commits: forked
     # only if it turns out large.
-    with early_workers(policy, max_size, cwd, 1 if revisions else jobs) as pool:
+    with workers(policy, max_size, cwd, 1 if revisions else jobs) as pool:
         plan = plan_history(revisions, filters, cwd)
         found = _Collector()
         done = [0]
