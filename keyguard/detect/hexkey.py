@@ -77,7 +77,11 @@ def _grade(text: str, start: int, secret: str) -> Hit | None:
     like the lines of a log, share one remembered grading."""
     context = text[max(0, start - _CONTEXT) : start]
     left = _left_context(context, len(context))
-    signals = _shape_signals(left if _DIGEST_NAMES.search(left) else _NUMBERS.sub("0", left))
+    # md5, sha... and crc are the only names where digits count. `in` on the case-folded text
+    # is several times faster than a case-insensitive search, and as wide ("ſha" holds "sha").
+    folded = left.casefold()
+    digest_named = "md5" in folded or "sha" in folded or "crc" in folded
+    signals = _shape_signals(left if digest_named else _NUMBERS.sub("0", left))
     if signals is _RECORD:
         signals = _signals(left, _record_name(context, len(context)) or "")
     return _graded(signals, start, secret)
@@ -85,7 +89,6 @@ def _grade(text: str, start: int, secret: str) -> Hit | None:
 
 _CONTEXT = 420
 _NUMBERS = re.compile(r"[0-9]+")
-_DIGEST_NAMES = re.compile(r"(?i)md5|sha|crc")  # the only names where digits count
 _RECORD = ("(the record's name is needed)",)
 
 
