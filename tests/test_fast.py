@@ -14,7 +14,7 @@ from keyguard.detect.fast import detect_bytes
 from keyguard.detect.header import NAME
 from keyguard.detect.hexkey import HEX_RUN
 from keyguard.detect.rule import Pass
-from keyguard.model import Blob
+from keyguard.model import Blob, Confidence
 from keyguard.sources.text import decode_text
 from tests.test_properties import TOKENS, code_like
 
@@ -45,6 +45,15 @@ def test_same_findings_in_a_large_file_with_scattered_keys() -> None:
     data = "\n".join(body).encode()
     found = fast(data, "big.txt")
     assert found == reference(data, "big.txt") and len(found) == 2
+
+
+def test_same_findings_when_the_context_is_far_in_bytes_but_near_in_characters() -> None:
+    # 300 four-byte characters: the key's line is 1,200 bytes long but the name above is
+    # within the 400 characters rules read.
+    key = "3f0c9e1d2b7a48c6" "a5e4d3c2b1a09f8e"
+    data = ("filler line\n" * 200 + "api_key =\n" + "\U0001F511" * 300 + " " + key + "\n").encode()
+    found = fast(data, "f.txt")
+    assert found == reference(data, "f.txt") and found[0].confidence == Confidence.MEDIUM
 
 
 @settings(max_examples=int(os.environ.get("KEYGUARD_FUZZ_EXAMPLES", "150")), deadline=None)

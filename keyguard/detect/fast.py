@@ -40,7 +40,13 @@ def detect_bytes(data: bytes, path: str, rules: Sequence[Rule] = RULES) -> list[
         text = decode_text(data)  # the prefilter reads UTF-8 and knows only the built-in rules
         return [] if text is None else list(detect(Blob(path=path, text=text), rules))
     spans = interesting_spans(data)
-    return list(detect_windows(data, path, line_windows(data, spans), rules)) if spans else []
+    windows = line_windows(data, spans, margin_bytes(data))
+    return list(detect_windows(data, path, windows, rules)) if spans else []
+
+
+def margin_bytes(data: bytes) -> int:
+    """MARGIN characters in bytes of `data`: UTF-8 takes up to 4 bytes a character."""
+    return MARGIN if data.isascii() else MARGIN * 4
 
 
 def could_match(data: bytes, start: int, end: int) -> bool:
