@@ -33,20 +33,27 @@ class Policy:
     baseline: Baseline = field(default_factory=dict)
 
 
-def scan_items(items: Iterable[Blob | Skipped | ScanError], policy: Policy) -> ScanResult:
+def scan_items(items: Iterable[Blob | Skipped | ScanError], policy: Policy, jobs: int = 1) -> ScanResult:
+    """Items in order; with jobs > 1, a large scan is detected on that many processes."""
+    if jobs > 1:
+        from keyguard.filescan import detected_in_parallel
+
+        detected = detected_in_parallel(items, policy, jobs)
+    else:
+        detected = ((item, candidates_in(item, policy) if isinstance(item, Blob) else []) for item in items)
     findings: list[Finding] = []
     suppressed: list[Suppressed] = []
     skipped: list[Skipped] = []
     errors: list[ScanError] = []
     scanned = 0
-    for item in items:
+    for item, candidates in detected:
         if isinstance(item, Skipped):
             skipped.append(item)
         elif isinstance(item, ScanError):
             errors.append(item)
         else:
             scanned += 1
-            kept, dropped = findings_at(item.path, item.text, candidates_in(item, policy), policy)
+            kept, dropped = findings_at(item.path, item.text, candidates, policy)
             findings.extend(kept)
             suppressed.extend(dropped)
     return ScanResult(findings=tuple(findings), scanned=scanned, skipped=tuple(skipped),
@@ -61,9 +68,14 @@ def candidates_in(blob: Blob, policy: Policy) -> list[Candidate]:
         found = detect_bytes(blob.data, blob.path, policy.config.rules) or []
     else:
         found = list(detect(blob, policy.config.rules))
-    return [c for c in found if c.confidence >= policy.report_at
-            and (blob.only_lines is None or c.line in blob.only_lines)]
+    return reported(found, blob.only_lines, policy)
 
+
+def reported(found: Iterable[Candidate], only_lines: frozenset[int] | None,
+             policy: Policy) -> list[Candidate]:
+    """The candidates at the asked confidence, on the lines that count (all when None)."""
+    return [c for c in found if c.confidence >= policy.report_at
+            and (only_lines is None or c.line in only_lines)]
 
 
 def findings_at(path: str, text: str, candidates: Sequence[Candidate], policy: Policy,

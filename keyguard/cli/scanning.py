@@ -41,21 +41,24 @@ if TYPE_CHECKING:
               help="Skip files larger than this (e.g. 500k, 10M; default 10M or the config's).")
 @click.option("--follow-symlinks", is_flag=True, help="Follow symlinks found while walking.")
 @click.option("--no-ignore", is_flag=True, help="Scan files that .gitignore excludes too.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1),
+              help="Processes to scan with (default: all cores; a small scan uses one).")
 @report_options
 def scan(paths: tuple[str, ...], stdin_name: str, max_file_size: str | None,
-         follow_symlinks: bool, no_ignore: bool, **report: Any) -> int:
+         follow_symlinks: bool, no_ignore: bool, jobs: int | None, **report: Any) -> int:
     """Scan files and directories (default: .); '-' reads standard input.
 
     Inside a git work tree, files that .gitignore excludes are skipped unless named, and paths
     are reported from the repository root.
     """
+    from keyguard.blobscan import default_jobs
     from keyguard.sources.files import WalkOptions
 
     started = time.perf_counter()
     policy = load_policy(report)
     walk = WalkOptions(max_file_size=size_option(max_file_size, policy.config.max_file_size),
                        follow_symlinks=follow_symlinks, use_gitignore=not no_ignore)
-    result = scan_items(_items(paths or (".",), stdin_name, walk), policy)
+    result = scan_items(_items(paths or (".",), stdin_name, walk), policy, jobs or default_jobs())
     named = frozenset({os.path.normpath(p) for p in paths} | {stdin_name})
     return finish(timed(result, started), report, named, policy.config)
 

@@ -90,9 +90,10 @@ def _add_window(data: bytes, windows: list[tuple[int, int]], low: int, high: int
 
 
 def detect_windows(data: bytes, path: str, windows: Iterable[tuple[int, int]],
-                   rules: Sequence[Rule] = RULES) -> Iterator[Candidate]:
-    """Detection on each window, with line numbers of the whole blob."""
-    line, counted_to = 1, 0
+                   rules: Sequence[Rule] = RULES, first_line: int = 1) -> Iterator[Candidate]:
+    """Detection on each window, with line numbers of the whole blob (which starts at line
+    `first_line`: a part of a larger text)."""
+    line, counted_to = first_line, 0
     for start, end in windows:
         line += data.count(b"\n", counted_to, start)
         counted_to = start

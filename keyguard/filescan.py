@@ -1,0 +1,156 @@
+"""Files detected on all cores: the walk and the findings stay in this process, detection runs
+in forked workers, answers come back in walk order.
+
+A large text file is cut into parts of whole lines, each sent with the margin of context the
+rules read on either side (as keyguard.detect.fast does around interesting places), so its
+parts give the candidates the whole file gives, and one big file does not keep one core busy
+while the other waits. A small scan never forks.
+"""
+
+from __future__ import annotations
+
+import codecs
+import multiprocessing
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from itertools import chain
+from typing import Any
+
+from keyguard.blobscan import ignore_interrupts
+from keyguard.detect import RULES
+from keyguard.detect.fast import detect_windows, interesting_spans, line_windows, margin_bytes
+from keyguard.model import Blob, Candidate, ScanError, Skipped
+from keyguard.scan import Policy, candidates_in, reported
+from keyguard.sources.text import UTF16_BOMS, decode_text
+
+Item = Blob | Skipped | ScanError
+PARALLEL_FROM = 2 << 20  # bytes read before workers are forked: small scans stay in one process
+PART = 1 << 20  # a text file larger than this is cut into parts of about this size
+TASK = 256 << 10  # whole files go to a worker together up to this many bytes
+IN_FLIGHT = 64 << 20  # bytes sent to workers and not answered yet: memory stays bounded
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """Lines of a large file: `data` starts at line `first_line`; candidates on lines
+    [keep_from, keep_to) count, the lines around them are context."""
+
+    path: str
+    data: bytes
+    first_line: int
+    keep_from: int
+    keep_to: int
+
+
+Work = Blob | Part
+
+
+@dataclass(slots=True)
+class _Task:
+    works: list[Work] = field(default_factory=list)
+    size: int = 0
+    answer: Any = None  # the pool's AsyncResult once sent
+
+
+def detected_in_parallel(items: Iterable[Item], policy: Policy,
+                         jobs: int) -> Iterator[tuple[Item, list[Candidate]]]:
+    """Each item with its candidates (none for skips and errors), in the order given."""
+    read = 0
+    items = iter(items)
+    for item in items:
+        read += len(item.data or b"") if isinstance(item, Blob) else 0
+        if read >= PARALLEL_FROM:
+            break
+        yield item, candidates_in(item, policy) if isinstance(item, Blob) else []
+    else:
+        return
+    _JOB["policy"] = policy  # inherited by the forked workers: custom rules need no pickling
+    with multiprocessing.get_context("fork").Pool(jobs, initializer=ignore_interrupts) as pool:
+        yield from _in_pool(chain([item], items), pool)
+
+
+def _in_pool(items: Iterator[Item], pool: Any) -> Iterator[tuple[Item, list[Candidate]]]:
+    pending: deque[tuple[Item, list[tuple[_Task, int]]]] = deque()
+    task, in_flight = _Task(), 0
+    for item in items:
+        places = []
+        for work in _works(item, _JOB["policy"]) if isinstance(item, Blob) else ():
+            if task.size >= TASK or isinstance(work, Part):
+                _send(task, pool)
+                task = _Task()
+            places.append((task, len(task.works)))
+            task.works.append(work)
+            task.size += _size(work)
+            in_flight += _size(work)
+        pending.append((item, places))
+        while pending and (in_flight > IN_FLIGHT or _answered(pending[0][1])):
+            done, places = pending.popleft()
+            in_flight -= sum(_size(t.works[i]) for t, i in places)
+            yield done, _gathered(places, pool)
+    _send(task, pool)
+    while pending:
+        done, places = pending.popleft()
+        yield done, _gathered(places, pool)
+
+
+def _works(blob: Blob, policy: Policy) -> list[Work]:
+    """The blob whole, or its parts when it is a large UTF-8 text and every rule is built in."""
+    data = blob.data
+    if (data is None or len(data) <= PART or blob.only_lines is not None or data.startswith(UTF16_BOMS)
+            or not all(rule in RULES for rule in policy.config.rules)):
+        return [blob if data is None else replace(blob, text="")]  # the worker decodes: half the bytes
+    data = data.removeprefix(codecs.BOM_UTF8)  # as detect_bytes does: columns count without it
+    margin = margin_bytes(data)
+    parts: list[Work] = []
+    start, line = 0, 1
+    while start < len(data):
+        end = data.find(b"\n", start + PART) + 1 or len(data)
+        low = data.rfind(b"\n", 0, max(0, start - margin)) + 1
+        high = data.find(b"\n", min(len(data), end + margin))
+        high = len(data) if high < 0 else high
+        last = line + data.count(b"\n", start, end)  # the line that starts at `end`
+        keep_to = last + 1 if end == len(data) else last  # the file's unended last line too
+        parts.append(Part(blob.path, data[low:high], line - data.count(b"\n", low, start), line, keep_to))
+        start, line = end, last
+    return parts
+
+
+def _size(work: Work) -> int:
+    return len(work.data) if work.data is not None else len(work.text)
+
+
+def _send(task: _Task, pool: Any) -> None:
+    if task.works and task.answer is None:
+        task.answer = pool.apply_async(_detect_task, (task.works,))
+
+
+def _answered(places: list[tuple[_Task, int]]) -> bool:
+    return all(task.answer is not None and task.answer.ready() for task, _ in places)
+
+
+def _gathered(places: list[tuple[_Task, int]], pool: Any) -> list[Candidate]:
+    found: list[Candidate] = []
+    for task, index in places:
+        _send(task, pool)  # past IN_FLIGHT, the task being filled is needed now
+        found += task.answer.get()[index]
+    return found
+
+
+_JOB: dict[str, Policy] = {}
+
+
+def _detect_task(works: list[Work]) -> list[list[Candidate]]:
+    policy = _JOB["policy"]
+    return [candidates_in(_decoded(w), policy) if isinstance(w, Blob) else _part_candidates(w, policy)
+            for w in works]
+
+
+def _decoded(blob: Blob) -> Blob:
+    return blob if blob.data is None else replace(blob, text=decode_text(blob.data) or "")
+
+
+def _part_candidates(part: Part, policy: Policy) -> list[Candidate]:
+    windows = line_windows(part.data, interesting_spans(part.data), margin_bytes(part.data))
+    found = detect_windows(part.data, part.path, windows, policy.config.rules, part.first_line)
+    return reported([c for c in found if part.keep_from <= c.line < part.keep_to], None, policy)
