@@ -236,18 +236,18 @@ def _candidates(data: bytes, path: str, previous: list[bytes] | None, policy: Po
     since (and its surroundings) is examined."""
     rules = policy.config.rules
     if previous is None or data.startswith(UTF16_BOMS) or not all(rule in RULES for rule in rules):
-        return detect_bytes(data, path, rules) or []
+        return detect_bytes(data, path, rules, policy.report_at) or []
     data = data.removeprefix(codecs.BOM_UTF8)
     before = previous[0] if previous else None
     previous[:] = [data]
     if len(data) <= _SMALL_FILE and not could_match(data, 0, len(data)):
         return []  # nothing a rule could fire on anywhere: no need to know what changed
     if before is None or is_binary(before):
-        return detect_bytes(data, path, rules) or []
+        return detect_bytes(data, path, rules, policy.report_at) or []
     spans = _changed_spans(before, data)
     margin = MARGIN_ASCII if data.isascii() else MARGIN_ASCII * 4  # UTF-8: up to 4 bytes a char
     windows = [w for w in line_windows(data, spans, margin) if could_match(data, *w)]
-    return list(detect_windows(data, path, windows, rules))
+    return list(detect_windows(data, path, windows, rules, at_least=policy.report_at))
 
 
 def _changed_spans(before: bytes, after: bytes) -> list[tuple[int, int]]:

@@ -152,5 +152,6 @@ def _decoded(blob: Blob) -> Blob:
 
 def _part_candidates(part: Part, policy: Policy) -> list[Candidate]:
     windows = line_windows(part.data, interesting_spans(part.data), margin_bytes(part.data))
-    found = detect_windows(part.data, part.path, windows, policy.config.rules, part.first_line)
+    found = detect_windows(part.data, part.path, windows, policy.config.rules, part.first_line,
+                           policy.report_at)
     return reported([c for c in found if part.keep_from <= c.line < part.keep_to], None, policy)

@@ -65,9 +65,9 @@ def candidates_in(blob: Blob, policy: Policy) -> list[Candidate]:
     if blob.data is not None and len(blob.data) >= FAST_PATH_MIN:
         from keyguard.detect.fast import detect_bytes  # loads RE2: not for a hook's small files
 
-        found = detect_bytes(blob.data, blob.path, policy.config.rules) or []
+        found = detect_bytes(blob.data, blob.path, policy.config.rules, policy.report_at) or []
     else:
-        found = list(detect(blob, policy.config.rules))
+        found = list(detect(blob, policy.config.rules, at_least=policy.report_at))
     return reported(found, blob.only_lines, policy)
 
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 import codecs
 import functools
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from keyguard.detect import RULES, Rule, detect
-from keyguard.model import Blob, Candidate
+from keyguard.model import Blob, Candidate, Confidence
 from keyguard.sources.text import UTF16_BOMS, decode_text, is_binary
 
 MARGIN = 1024  # characters of context kept around each interesting place: rules read <= 400
@@ -31,17 +32,18 @@ def _compiled() -> Any:
     return re2.compile(_PATTERN)
 
 
-def detect_bytes(data: bytes, path: str, rules: Sequence[Rule] = RULES) -> list[Candidate] | None:
+def detect_bytes(data: bytes, path: str, rules: Sequence[Rule] = RULES,
+                 at_least: Confidence = Confidence.LOW) -> list[Candidate] | None:
     """What `detect` finds in the text of `data`, or None when it is binary."""
     if is_binary(data):
         return None
     data = data.removeprefix(codecs.BOM_UTF8)
     if data.startswith(UTF16_BOMS) or not all(rule in RULES for rule in rules):
         text = decode_text(data)  # the prefilter reads UTF-8 and knows only the built-in rules
-        return [] if text is None else list(detect(Blob(path=path, text=text), rules))
+        return [] if text is None else list(detect(Blob(path=path, text=text), rules, at_least=at_least))
     spans = interesting_spans(data)
     windows = line_windows(data, spans, margin_bytes(data))
-    return list(detect_windows(data, path, windows, rules)) if spans else []
+    return list(detect_windows(data, path, windows, rules, at_least=at_least)) if spans else []
 
 
 def margin_bytes(data: bytes) -> int:
@@ -90,12 +92,16 @@ def _add_window(data: bytes, windows: list[tuple[int, int]], low: int, high: int
 
 
 def detect_windows(data: bytes, path: str, windows: Iterable[tuple[int, int]],
-                   rules: Sequence[Rule] = RULES, first_line: int = 1) -> Iterator[Candidate]:
+                   rules: Sequence[Rule] = RULES, first_line: int = 1,
+                   at_least: Confidence = Confidence.LOW) -> Iterator[Candidate]:
     """Detection on each window, with line numbers of the whole blob (which starts at line
-    `first_line`: a part of a larger text)."""
+    `first_line`: a part of a larger text). Lines are counted only up to windows with
+    candidates: in a long file, most windows have none `at_least` as sure as asked."""
     line, counted_to = first_line, 0
     for start, end in windows:
-        line += data.count(b"\n", counted_to, start)
-        counted_to = start
         text = data[start:end].decode("utf-8", errors="replace")
-        yield from detect(Blob(path=path, text=text), rules, first_line=line)
+        found = list(detect(Blob(path=path, text=text), rules, at_least=at_least))
+        if found:
+            line += data.count(b"\n", counted_to, start)
+            counted_to = start
+            yield from (replace(c, line=c.line + line - 1) for c in found)
