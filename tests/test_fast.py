@@ -8,6 +8,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from keyguard.custom_rules import parse_rule
 from keyguard.detect import detect
 from keyguard.detect.decode import _BASE64_TOKEN, _PERCENT_ESCAPE
 from keyguard.detect.fast import detect_bytes
@@ -63,6 +64,22 @@ def test_same_findings_on_random_text(parts: list[str]) -> None:
     assert fast(data, "f.txt") == reference(data, "f.txt")
 
 
+@settings(max_examples=int(os.environ.get("KEYGUARD_FUZZ_EXAMPLES", "150")), deadline=None)
+@given(parts=st.lists(st.sampled_from(TOKENS) | code_like, max_size=40), lines=st.integers(0, 3000))
+def test_asking_for_a_confidence_is_filtering_afterwards(parts: list[str], lines: int) -> None:
+    # Lines before the text: windows far down a file, whose line numbers are counted lazily.
+    data = ("x\n" * lines + "".join(parts)).encode("utf-8", "surrogatepass")
+    every = reference(data, "f.txt")
+    for level in (Confidence.MEDIUM, Confidence.HIGH):
+        sure = [c for c in every if c.confidence >= level]
+        assert fast_at(data, level) == sure
+        assert list(detect(Blob(path="f.txt", text=decode_text(data) or ""), at_least=level)) == sure
+
+
+def fast_at(data: bytes, level: Confidence) -> list:
+    return detect_bytes(data, "f.txt", at_least=level) or []  # None: binary
+
+
 @settings(max_examples=60, deadline=None)
 @given(parts=st.lists(st.sampled_from([*TOKENS, "a" * 50, "0" * 40, "Zz+/" * 30, "%2"]), min_size=1,
                       max_size=60))
@@ -72,3 +89,17 @@ def test_long_texts_use_re2_with_the_same_matches(parts: list[str]) -> None:
     for scan in (NAME, HEX_RUN, _BASE64_TOKEN, _PERCENT_ESCAPE):
         for sample in (text, unit * (Pass.SHORT // len(unit) + 1)):  # long, and short with RE2 loaded
             assert list(scan.spans(sample)) == [m.span() for m in scan.compiled.finditer(sample)]
+
+
+def test_asking_for_a_confidence_keeps_the_earlier_rules_grading() -> None:
+    # One grading per secret and line, the earlier rule's: asking for medium drops it, and
+    # does not let a later rule's surer grading through instead.
+    problems: list[str] = []
+    first = parse_rule({"id": "first", "regex": "token=([a-z]{12})", "confidence": "low"}, "a", set(),
+                       problems)
+    second = parse_rule({"id": "second", "regex": "=([a-z]{12})", "confidence": "high"}, "b", set(),
+                        problems)
+    assert first and second and not problems
+    blob = Blob(path="f.txt", text="token=abcdefghijkl\n")
+    assert [(c.rule_id, c.confidence) for c in detect(blob, [first, second])] == [("first", Confidence.LOW)]
+    assert list(detect(blob, [first, second], at_least=Confidence.MEDIUM)) == []
