@@ -335,11 +335,12 @@ def _fresh_lines(before: bytes, after: bytes, i: int, before_end: int, j: int,
 
 def _common_prefix(a: bytes, b: bytes, i: int = 0, j: int = 0, limit: int | None = None) -> int:
     """Length of the common prefix of a[i:] and b[j:], at most `limit`: compared 64 KiB at a
-    time, then halved (memcmp speed)."""
+    time, then halved (memcmp speed; a view of `b`, so nothing is copied)."""
     limit = min(len(a) - i, len(b) - j) if limit is None else limit
+    view = memoryview(b)
     size, done = 1 << 16, 0
     while size:
-        while done + size <= limit and a[i + done : i + done + size] == b[j + done : j + done + size]:
+        while done + size <= limit and a.startswith(view[j + done : j + done + size], i + done):
             done += size
         size //= 2
     return done
@@ -347,10 +348,11 @@ def _common_prefix(a: bytes, b: bytes, i: int = 0, j: int = 0, limit: int | None
 
 def _common_suffix(a: bytes, b: bytes, limit: int) -> int:
     """Length of the common suffix, at most `limit`, found like `_common_prefix`."""
+    view = memoryview(b)
     size, done = 1 << 16, 0
     while size:
-        while done + size <= limit and a[len(a) - done - size : len(a) - done] == b[
-                len(b) - done - size : len(b) - done]:
+        while done + size <= limit and a.endswith(view[len(b) - done - size : len(b) - done], 0,
+                                                  len(a) - done):
             done += size
         size //= 2
     return done
