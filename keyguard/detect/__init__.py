@@ -17,11 +17,16 @@ def detect(blob: Blob, rules: Sequence[Rule] = RULES, first_line: int = 1,
     """Every secret in the blob graded `at_least`, once per line, in reading order; the blob's
     text starts at line `first_line` (a window of a larger text). Which rule's grading counts
     for a secret does not depend on `at_least`: leaving out lower ones is filtering after."""
-    hits = [(order, hit) for order, rule in enumerate(rules) for hit in rule.find(blob.text, blob.path)]
+    # The last rule's hits win a line only over its own less sure ones: those below `at_least`
+    # can never count and are left out at once (a log's request ids, by the thousand).
+    last = len(rules) - 1
+    hits = [(order, hit) for order, rule in enumerate(rules) for hit in rule.find(blob.text, blob.path)
+            if order < last or hit.confidence >= at_least]
     for variant in decode.variants(blob.text):
         for order, rule in enumerate(rules):
             hits.extend((order, _located(hit, variant, blob.text))
-                        for hit in rule.find(variant.text, blob.path) if variant.covers(hit.start))
+                        for hit in rule.find(variant.text, blob.path)
+                        if variant.covers(hit.start) and (order < last or hit.confidence >= at_least))
     yield from _candidates(blob.text, hits, rules, first_line, at_least)
 
 
