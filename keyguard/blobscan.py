@@ -248,9 +248,19 @@ def _candidates(data: bytes, path: str, previous: list[bytes] | None, policy: Po
     if before is None or is_binary(before):
         return detect_bytes(data, path, rules, policy.report_at) or []
     spans = _changed_spans(before, data)
-    margin = MARGIN_ASCII if data.isascii() else MARGIN_ASCII * 4  # UTF-8: up to 4 bytes a char
+    margin = _margin(data, spans)
     windows = [w for w in line_windows(data, spans, margin) if could_match(data, *w)]
     return list(detect_windows(data, path, windows, rules, at_least=policy.report_at))
+
+
+def _margin(data: bytes, spans: list[tuple[int, int]]) -> int:
+    """MARGIN_ASCII bytes are as many characters where the text around every span is ASCII;
+    UTF-8 takes up to 4 bytes a character. Only around the spans is looked at: most of a
+    large version is unchanged."""
+    if len(spans) > 64:
+        return MARGIN_ASCII if data.isascii() else MARGIN_ASCII * 4
+    near = (data[max(0, start - MARGIN_ASCII) : end + MARGIN_ASCII] for start, end in spans)
+    return MARGIN_ASCII if all(part.isascii() for part in near) else MARGIN_ASCII * 4
 
 
 def _changed_spans(before: bytes, after: bytes) -> list[tuple[int, int]]:

@@ -110,3 +110,19 @@ def test_long_paths_cut_into_runs_for_workers_find_what_the_reference_finds(repo
     assert findings(repo, jobs=2) == reference  # all refs: workers forked before the plan
     assert findings(repo, jobs=2, revisions=("main",)) == reference  # a range: forked after it
     assert sum(1 for f in reference if f[1] == "logs/app.log" and f[0] == "hex32-key") >= 10
+
+
+def test_a_renamed_record_is_seen_past_a_long_line_of_wide_characters(repo: Repo) -> None:
+    # The edit is 1,000 bytes but 250 characters above the key: within what rules read, so the
+    # window around it must reach the key (a margin in characters, not bytes).
+    key = fake_key("wide")
+    record = '{{"name": "{}",\n "note": "' + "\U0001F511" * 250 + '",\n "value": "' + key + '"}}\n'
+    repo.write("config/record.json", "[\n" + record.format("request_id"))  # an id: low
+    repo.stage()
+    repo.commit("a record")
+    repo.write("config/record.json", "[\n" + record.format("imin_api_key"))
+    repo.stage()
+    renamed = repo.commit("the record renamed")
+    found = findings(repo, jobs=1)
+    assert found == findings(repo, jobs=0)
+    assert [(f[2], f[6].commit) for f in found] == [(key, renamed)]
