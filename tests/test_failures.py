@@ -136,10 +136,11 @@ def test_interrupted_is_130(tmp_path: Path) -> None:
     assert err.decode().strip().splitlines() == ["keyguard: interrupted"]
 
 
-@pytest.mark.parametrize("command", ["history", "audit"])
+@pytest.mark.parametrize("command", ["history", "audit", "scan"])
 def test_interrupted_workers_are_quiet(repo: Repo, command: str) -> None:
-    """Ctrl-C reaches the whole foreground process group, workers included: history's, and an
-    audit's (one worker per repository). Only the main process speaks: exit 130, one line."""
+    """Ctrl-C reaches the whole foreground process group, workers included: history's, an
+    audit's (one worker per repository), a large scan's. Only the main process speaks: exit
+    130, one line."""
     repo.write("logs/access.log", "".join(f"GET /x request_id={fake_key(f'r{n}')}\n" for n in range(150_000)))
     for n in range(300):  # enough file versions for two workers' worth of tasks
         repo.write(f"src/m{n}.py", f"VALUE = {n}\n")
@@ -149,6 +150,8 @@ def test_interrupted_workers_are_quiet(repo: Repo, command: str) -> None:
     if command == "audit":
         subprocess.run(["git", "clone", "-q", str(repo.path), str(repo.path.parent / "copy")], check=True)
         args = ["audit", "-j", "2", ".", str(repo.path.parent / "copy")]
+    elif command == "scan":
+        args = ["scan", "-j", "2", "."]
     process = subprocess.Popen([sys.executable, "-m", "keyguard", *args], cwd=repo.path,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.monotonic() + 60
