@@ -79,12 +79,11 @@ def workers(policy: Policy, max_size: int, cwd: str | None, jobs: int) -> Iterat
 
 def scan_versions(groups: list[Group], policy: Policy, max_size: int, cwd: str | None, jobs: int,
                   progress: Callable[[int], None] | None = None,
-                  meanwhile: Callable[[], None] = lambda: None, pool: Any = None,
-                  sizes: dict[str, int] | None = None) -> Outcome:
+                  meanwhile: Callable[[], None] = lambda: None, pool: Any = None) -> Outcome:
     """Every version of every group; `progress(n)` after each n versions done; `meanwhile()`
     runs in this process while workers scan (those of `pool`, from `workers`, or forked
-    here); `sizes` of the blobs, if known, share the work out. With jobs=0, the reference
-    path: one process, every version scanned whole (for tests to compare)."""
+    here). With jobs=0, the reference path: one process, every version scanned whole (for
+    tests to compare)."""
     whole, jobs = jobs == 0, max(jobs, 1)
     total = Outcome()
     if jobs == 1 or sum(map(len, groups)) <= _BATCH:
@@ -95,9 +94,7 @@ def scan_versions(groups: list[Group], policy: Policy, max_size: int, cwd: str |
                     progress(sum(len(group) for _, group in task))
         meanwhile()
         return total
-    if sizes is None:
-        sizes = git.object_sizes([sha for group in groups for sha, _ in group], cwd)
-    tasks = _tasks(groups, sizes, jobs)
+    tasks = _tasks(groups, git.object_sizes([sha for group in groups for sha, _ in group], cwd), jobs)
     if pool is not None:
         return _collect(pool, tasks, progress, meanwhile)
     # Forked now, the workers inherit the plan; it stays shared: the collector never writes to it.

@@ -144,15 +144,6 @@ def object_sizes(shas: Sequence[str], cwd: str | None = None) -> dict[str, int]:
 _REUSE_LARGE_BUFFERS = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(16 << 20)}
 
 
-def blob_sizes(cwd: str | None = None) -> dict[str, int]:
-    """The size of every blob in the repository, from one `git cat-file --batch-all-objects`
-    (in pack order: no object list to send, and git reads each header once)."""
-    out = run(["cat-file", "--batch-all-objects", "--unordered",
-               "--batch-check=%(objecttype) %(objectname) %(objectsize)"], cwd=cwd)
-    return {sha: int(size) for kind, sha, size in (line.split() for line in out.decode().splitlines())
-            if kind == "blob"}
-
-
 class ObjectReader:
     """One long-lived `git cat-file --batch` process serving many objects."""
 

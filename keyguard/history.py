@@ -55,8 +55,6 @@ def scan_history(revisions: Sequence[str], filters: Sequence[str], policy: Polic
     # plan exists and do not carry it. A range (pre-push, ci) is often a few commits: forked
     # only if it turns out large.
     with workers(policy, max_size, cwd, 1 if revisions else jobs) as pool:
-        # Blob sizes share the work out: a worker asks git for them while the plan is made.
-        sizes = pool.apply_async(git.blob_sizes, (cwd,)) if pool is not None else None
         plan = plan_history(revisions, filters, cwd)
         found = _Collector()
         done = [0]
@@ -82,7 +80,7 @@ def scan_history(revisions: Sequence[str], filters: Sequence[str], policy: Polic
 
         advance(0)  # say at once how much there is to do
         outcome = scan_versions(path_groups(plan.blobs), policy, max_size, cwd, jobs, advance, messages,
-                                pool, sizes.get() if sizes is not None else None)
+                                pool)
     for order, finding in outcome.findings:
         found.add(order, [finding])
     found.suppress(outcome.suppressed)

@@ -96,7 +96,6 @@ def test_long_paths_cut_into_runs_for_workers_find_what_the_reference_finds(repo
     plan = plan_history([], [], cwd=str(repo.path))
     groups = path_groups(plan.blobs)
     sizes = git.object_sizes([sha for group in groups for sha, _ in group], str(repo.path))
-    assert git.blob_sizes(str(repo.path)) == sizes  # what all refs use: every blob, from the pack
     log = next(group for group in groups if group[0][1][0].path == "logs/app.log")
     position = {sha: k for k, (sha, _) in enumerate(log)}
     runs = sorted((position[group[0][0]], lead, group) for task in _tasks(groups, sizes, 2)
