@@ -21,7 +21,7 @@ from keyguard.blobscan import ignore_interrupts
 from keyguard.detect import RULES
 from keyguard.detect.fast import detect_windows, interesting_spans, line_windows, margin_bytes
 from keyguard.model import Blob, Candidate, ScanError, Skipped
-from keyguard.scan import Policy, candidates_in, reported
+from keyguard.scan import FAST_PATH_MIN, Policy, candidates_in, reported
 from keyguard.sources.text import UTF16_BOMS, decode_text
 
 Item = Blob | Skipped | ScanError
@@ -147,7 +147,10 @@ def _detect_task(works: list[Work]) -> list[list[Candidate]]:
 
 
 def _decoded(blob: Blob) -> Blob:
-    return blob if blob.data is None else replace(blob, text=decode_text(blob.data) or "")
+    """The blob with its text again, where detection reads the text (the fast path reads bytes)."""
+    if blob.data is None or len(blob.data) >= FAST_PATH_MIN:
+        return blob
+    return replace(blob, text=decode_text(blob.data) or "")
 
 
 def _part_candidates(part: Part, policy: Policy) -> list[Candidate]:
