@@ -23,8 +23,14 @@ from itertools import accumulate, compress, groupby
 from typing import Any
 
 from keyguard import git
-from keyguard.detect import RULES
-from keyguard.detect.fast import could_match, detect_bytes, detect_windows, line_windows
+from keyguard.detect.fast import (
+    could_match,
+    detect_bytes,
+    detect_windows,
+    line_windows,
+    margin_bytes,
+    prefilter_fits,
+)
 from keyguard.detect.hexkey import is_checksum_file
 from keyguard.model import Candidate, Finding, Skipped, Suppressed
 from keyguard.scan import Policy, findings_at
@@ -235,7 +241,7 @@ def _candidates(data: bytes, path: str, previous: list[bytes] | None, policy: Po
     """Candidates of one version. `previous` holds the path's last version: only what changed
     since (and its surroundings) is examined."""
     rules = policy.config.rules
-    if previous is None or data.startswith(UTF16_BOMS) or not all(rule in RULES for rule in rules):
+    if previous is None or not prefilter_fits(data, rules):
         return detect_bytes(data, path, rules, policy.report_at) or []
     data = data.removeprefix(codecs.BOM_UTF8)
     before = previous[0] if previous else None
@@ -255,7 +261,7 @@ def _margin(data: bytes, spans: list[tuple[int, int]]) -> int:
     UTF-8 takes up to 4 bytes a character. Only around the spans is looked at: most of a
     large version is unchanged."""
     if len(spans) > 64:
-        return MARGIN_ASCII if data.isascii() else MARGIN_ASCII * 4
+        return margin_bytes(data, MARGIN_ASCII)
     near = (data[max(0, start - MARGIN_ASCII) : end + MARGIN_ASCII] for start, end in spans)
     return MARGIN_ASCII if all(part.isascii() for part in near) else MARGIN_ASCII * 4
 

@@ -18,11 +18,9 @@ from itertools import chain
 from typing import Any
 
 from keyguard.blobscan import ignore_interrupts
-from keyguard.detect import RULES
-from keyguard.detect.fast import detect_windows, interesting_spans, line_windows, margin_bytes
+from keyguard.detect.fast import detect_prefiltered, margin_bytes, prefilter_fits
 from keyguard.model import Blob, Candidate, ScanError, Skipped
 from keyguard.scan import FAST_PATH_MIN, Policy, candidates_in, reported
-from keyguard.sources.text import UTF16_BOMS, decode_text
 
 Item = Blob | Skipped | ScanError
 PARALLEL_FROM = 2 << 20  # bytes read before workers are forked: small scans stay in one process
@@ -97,9 +95,10 @@ def _in_pool(items: Iterator[Item], pool: Any) -> Iterator[tuple[Item, list[Cand
 def _works(blob: Blob, policy: Policy) -> list[Work]:
     """The blob whole, or its parts when it is a large UTF-8 text and every rule is built in."""
     data = blob.data
-    if (data is None or len(data) <= PART or blob.only_lines is not None or data.startswith(UTF16_BOMS)
-            or not all(rule in RULES for rule in policy.config.rules)):
-        return [blob if data is None else replace(blob, text="")]  # the worker decodes: half the bytes
+    if data is None or len(data) <= PART or blob.only_lines is not None or not prefilter_fits(
+            data, policy.config.rules):
+        # The fast path reads bytes: its text is not sent (half the bytes)
+        return [blob if data is None or len(data) < FAST_PATH_MIN else replace(blob, text="")]
     data = data.removeprefix(codecs.BOM_UTF8)  # as detect_bytes does: columns count without it
     margin = margin_bytes(data)
     parts: list[Work] = []
@@ -142,19 +141,11 @@ _JOB: dict[str, Policy] = {}
 
 def _detect_task(works: list[Work]) -> list[list[Candidate]]:
     policy = _JOB["policy"]
-    return [candidates_in(_decoded(w), policy) if isinstance(w, Blob) else _part_candidates(w, policy)
+    return [candidates_in(w, policy) if isinstance(w, Blob) else _part_candidates(w, policy)
             for w in works]
 
 
-def _decoded(blob: Blob) -> Blob:
-    """The blob with its text again, where detection reads the text (the fast path reads bytes)."""
-    if blob.data is None or len(blob.data) >= FAST_PATH_MIN:
-        return blob
-    return replace(blob, text=decode_text(blob.data) or "")
-
-
 def _part_candidates(part: Part, policy: Policy) -> list[Candidate]:
-    windows = line_windows(part.data, interesting_spans(part.data), margin_bytes(part.data))
-    found = detect_windows(part.data, part.path, windows, policy.config.rules, part.first_line,
-                           policy.report_at)
+    found = detect_prefiltered(part.data, part.path, policy.config.rules, part.first_line,
+                               policy.report_at)
     return reported([c for c in found if part.keep_from <= c.line < part.keep_to], None, policy)

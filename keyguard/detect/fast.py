@@ -38,17 +38,29 @@ def detect_bytes(data: bytes, path: str, rules: Sequence[Rule] = RULES,
     if is_binary(data):
         return None
     data = data.removeprefix(codecs.BOM_UTF8)
-    if data.startswith(UTF16_BOMS) or not all(rule in RULES for rule in rules):
-        text = decode_text(data)  # the prefilter reads UTF-8 and knows only the built-in rules
+    if not prefilter_fits(data, rules):
+        text = decode_text(data)
         return [] if text is None else list(detect(Blob(path=path, text=text), rules, at_least=at_least))
-    spans = interesting_spans(data)
-    windows = line_windows(data, spans, margin_bytes(data))
-    return list(detect_windows(data, path, windows, rules, at_least=at_least)) if spans else []
+    return detect_prefiltered(data, path, rules, at_least=at_least)
 
 
-def margin_bytes(data: bytes) -> int:
-    """MARGIN characters in bytes of `data`: UTF-8 takes up to 4 bytes a character."""
-    return MARGIN if data.isascii() else MARGIN * 4
+def prefilter_fits(data: bytes, rules: Sequence[Rule]) -> bool:
+    """Whether the prefilter can say where `rules` could fire in `data`: it reads UTF-8 (not
+    UTF-16) and knows only the built-in rules."""
+    return not data.startswith(UTF16_BOMS) and all(rule in RULES for rule in rules)
+
+
+def detect_prefiltered(data: bytes, path: str, rules: Sequence[Rule] = RULES, first_line: int = 1,
+                       at_least: Confidence = Confidence.LOW) -> list[Candidate]:
+    """Detection in UTF-8 text where the prefilter fits, run only around interesting places;
+    the text starts at line `first_line`."""
+    windows = line_windows(data, interesting_spans(data), margin_bytes(data))
+    return list(detect_windows(data, path, windows, rules, first_line, at_least))
+
+
+def margin_bytes(data: bytes, chars: int = MARGIN) -> int:
+    """`chars` characters in bytes of `data`: UTF-8 takes up to 4 bytes a character."""
+    return chars if data.isascii() else chars * 4
 
 
 def could_match(data: bytes, start: int, end: int) -> bool:
