@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from keyguard.detect import RULES, Rule, detect
+from keyguard.detect.rule import re2_spans
 from keyguard.model import Blob, Candidate, Confidence
 from keyguard.sources.text import UTF16_BOMS, decode_text, is_binary
 
@@ -63,14 +64,14 @@ def margin_bytes(data: bytes, chars: int = MARGIN) -> int:
     return chars if data.isascii() else chars * 4
 
 
-def could_match(data: bytes, start: int, end: int) -> bool:
+def could_match(data: bytes, start: int = 0, end: int | None = None) -> bool:
     """Whether a built-in rule could fire anywhere in data[start:end]."""
     return _compiled().search(data, start, end) is not None
 
 
 def interesting_spans(data: bytes) -> list[tuple[int, int]]:
     """Byte spans of UTF-8 text where a built-in rule could fire."""
-    return [match.span() for match in _compiled().finditer(data)]
+    return list(re2_spans(_compiled(), data))
 
 
 def line_windows(data: bytes, spans: Iterable[tuple[int, int]],

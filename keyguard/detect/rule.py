@@ -53,11 +53,33 @@ class Pass:
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
         worth_it = len(text) >= (self.SHORT if "re2" in sys.modules else self.LONG)
         if worth_it and text.isascii():
-            for match in _re2(self.pattern.encode()).finditer(text.encode("ascii")):
-                yield match.span()
+            yield from re2_spans(_re2(self.pattern.encode()), text.encode("ascii"))
         else:
             for match in self.compiled.finditer(text):
                 yield match.span()
+
+
+def re2_spans(compiled: Any, data: bytes) -> Iterator[tuple[int, int]]:
+    """The spans `compiled.finditer(data)` gives, for a pattern that cannot match empty, asked
+    of RE2's matcher directly: google-re2's finditer builds a Match object per match, which
+    costs more than the search itself on windows of a few KiB."""
+    regexp = getattr(compiled, "_regexp", None)
+    if regexp is None:  # another google-re2 layout: its public API
+        yield from (match.span() for match in compiled.finditer(data))
+        return
+    unanchored, pos, end = _UNANCHORED(), 0, len(data)
+    while True:
+        start, pos = regexp.Match(unanchored, data, pos, end)[0]
+        if start < 0:
+            return
+        yield start, pos
+
+
+@functools.cache
+def _UNANCHORED() -> Any:
+    from re2 import _re2
+
+    return _re2.RE2.Anchor.UNANCHORED
 
 
 @functools.cache
