@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from keyguard import git
 from keyguard.blobscan import path_groups, scan_versions, workers
+from keyguard.detect.fast import could_match, prefilter_fits
 from keyguard.model import Blob, Finding, ScanError, ScanResult, Skipped, Suppressed
 from keyguard.scan import Policy, candidates_in, findings_at
 from keyguard.sources.history import (
@@ -65,12 +66,16 @@ def scan_history(revisions: Sequence[str], filters: Sequence[str], policy: Polic
                 progress(done[0], len(plan.blobs))
 
         earlier: set[Key] = set()
+        # Most messages hold nothing a rule could fire on: the fast path's prefilter says which.
+        prefiltered = prefilter_fits(b"", policy.config.rules)
 
         def messages() -> None:
             """Commit and tag messages, and what a range starts from: done while workers scan."""
             with git.ObjectReader(cwd) as objects:
                 earlier.update(_earlier_secrets(objects, plan.earlier, policy, max_size))
                 for commit, message in commit_messages(revisions, filters, cwd):
+                    if prefiltered and not could_match(message.encode()):
+                        continue
                     order, origin = plan.commits[commit]
                     _scan_message(message, Appearance(COMMIT_MESSAGE, order, origin), policy, found)
                 if not revisions:

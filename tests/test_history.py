@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import pty
 import subprocess
 import sys
+import urllib.parse
 
 import pytest
 
@@ -128,6 +130,24 @@ def test_each_blob_is_read_once_however_many_commits_share_it(repo: Repo) -> Non
     assert "6 file versions scanned" in run.out  # a.env once, 5 others
     _, findings = history(repo)
     assert [f["origin"]["commit"] for f in findings] == [first]
+
+
+def test_messages_with_encoded_keys(repo: Repo) -> None:
+    """Messages pass through the fast path's prefilter: encoded keys must still reach detection,
+    and messages without anything a rule could fire on give nothing."""
+    keys = {form: fake_key(f"message-{form}") for form in ("base64", "percent", "unicode")}
+    encoded = base64.b64encode(f"IMIN_API_KEY={keys['base64']}".encode()).decode()
+    url = urllib.parse.quote(f"https://api.example.org/v1?api_key={keys['percent']}", safe="")
+    commits = {
+        "base64": repo.commit(f"deploy notes\n\nconfig: {encoded}", "--allow-empty"),
+        "percent": repo.commit(f"redirect={url}", "--allow-empty"),
+        "unicode": repo.commit(f"réglage: api_key = \"{keys['unicode']}\"", "--allow-empty"),
+    }
+    for n in range(5):
+        repo.commit(f"plain message {n}", "--allow-empty")
+    _, findings = history(repo, "--show-secrets")
+    assert {f["secret"]: f["origin"]["commit"] for f in findings} == {
+        keys[form]: commits[form] for form in keys}
 
 
 def test_unknown_revision_is_exit_4_with_gits_message(repo: Repo, story: dict[str, str]) -> None:
