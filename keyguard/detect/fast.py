@@ -66,7 +66,7 @@ def margin_bytes(data: bytes, chars: int = MARGIN) -> int:
 
 def could_match(data: bytes, start: int = 0, end: int | None = None) -> bool:
     """Whether a built-in rule could fire anywhere in data[start:end]."""
-    return _compiled().search(data, start, end) is not None
+    return next(re2_spans(_compiled(), data, start, end), None) is not None
 
 
 def interesting_spans(data: bytes) -> list[tuple[int, int]]:

@@ -59,15 +59,16 @@ class Pass:
                 yield match.span()
 
 
-def re2_spans(compiled: Any, data: bytes) -> Iterator[tuple[int, int]]:
-    """The spans `compiled.finditer(data)` gives, for a pattern that cannot match empty, asked
-    of RE2's matcher directly: google-re2's finditer builds a Match object per match, which
-    costs more than the search itself on windows of a few KiB."""
+def re2_spans(compiled: Any, data: bytes, pos: int = 0, end: int | None = None) -> Iterator[tuple[int, int]]:
+    """The spans `compiled.finditer(data, pos, end)` gives, for a pattern that cannot match
+    empty, asked of RE2's matcher directly: google-re2's finditer builds a Match object per
+    match, which costs more than the search itself on windows of a few KiB."""
+    end = len(data) if end is None else end
     regexp = getattr(compiled, "_regexp", None)
     if regexp is None:  # another google-re2 layout: its public API
-        yield from (match.span() for match in compiled.finditer(data))
+        yield from (match.span() for match in compiled.finditer(data, pos, end))
         return
-    unanchored, pos, end = _UNANCHORED(), 0, len(data)
+    unanchored = _UNANCHORED()
     while True:
         start, pos = regexp.Match(unanchored, data, pos, end)[0]
         if start < 0:
