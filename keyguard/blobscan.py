@@ -39,7 +39,6 @@ from keyguard.sources.text import UTF16_BOMS, decode_text, is_binary
 
 MARGIN_ASCII = 700  # bytes around a change: rules read at most ~620 characters around a key
 _SMALL_CHANGE = 8 << 10  # a changed middle up to this size is examined whole
-_SMALL_FILE = 64 << 10  # searched whole first; a larger one only where it changed
 _BATCH = 256  # versions of small paths sent to a worker at once
 
 Version = tuple[str, list[Appearance]]  # blob id, where it appeared first
@@ -246,8 +245,6 @@ def _candidates(data: bytes, path: str, previous: list[bytes] | None, policy: Po
     data = data.removeprefix(codecs.BOM_UTF8)
     before = previous[0] if previous else None
     previous[:] = [data]
-    if len(data) <= _SMALL_FILE and not could_match(data, 0, len(data)):
-        return []  # nothing a rule could fire on anywhere: no need to know what changed
     if before is None or is_binary(before):
         return detect_bytes(data, path, rules, policy.report_at) or []
     spans = _changed_spans(before, data)
@@ -290,6 +287,7 @@ _WALK_FROM = 256 << 10  # a changed middle this large is walked; a smaller one g
 _ANCHOR = 64  # bytes of whole lines of `after` looked for in `before` to find where they agree again
 _RESYNC_LINES = 32  # lines of `after` tried as the start of an anchor after each difference
 _RESYNC_BYTES = 256 << 10  # how far ahead in `before` an anchor is looked for
+_RESYNC_NEAR = 8 << 10  # how far it is looked for first
 _MAX_EDITS = 256  # differences followed one by one; past that, the rest goes to the line-set diff
 
 
@@ -322,21 +320,26 @@ def _edited_lines(before: bytes, after: bytes, i: int, before_end: int, end: int
 def _resync(before: bytes, after: bytes, i: int, before_end: int, j: int,
             end: int) -> tuple[int, int] | None:
     """The first place, among the next lines of after[j:], where an anchor of whole lines is also
-    whole lines of before[i:]: (where in before, where in after), or None."""
-    for _ in range(_RESYNC_LINES):
-        anchor_end = after.find(b"\n", min(j + _ANCHOR, end), end)
-        if anchor_end < 0:
-            return None
-        anchor = after[j : anchor_end + 1]
-        limit = min(before_end, i + _RESYNC_BYTES)
-        if before.startswith(anchor, i, limit):
-            return i, j
-        found = before.find(b"\n" + anchor, i, limit)
-        if found >= 0:
-            return found + 1, j
-        j = after.find(b"\n", j, end) + 1
-        if not j:
-            return None
+    whole lines of before[i:]: (where in before, where in after), or None. Looked for close
+    ahead first (an edit in place or a short insertion resumes within a few lines), then
+    _RESYNC_BYTES ahead."""
+    for reach in (_RESYNC_NEAR, _RESYNC_BYTES):
+        limit, line = min(before_end, i + reach), j
+        for _ in range(_RESYNC_LINES):
+            anchor_end = after.find(b"\n", min(line + _ANCHOR, end), end)
+            if anchor_end < 0:
+                break
+            anchor = after[line : anchor_end + 1]
+            if before.startswith(anchor, i, limit):
+                return i, line
+            found = before.find(b"\n" + anchor, i, limit)
+            if found >= 0:
+                return found + 1, line
+            line = after.find(b"\n", line, end) + 1
+            if not line:
+                break
+        if limit == before_end:
+            break
     return None
 
 

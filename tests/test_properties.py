@@ -183,8 +183,9 @@ edits = st.lists(st.tuples(st.sampled_from(["insert", "delete", "replace"]), st.
 @example(lines=["a = 1", "p" + "x" * 70, "id " + "7f3a" * 8], changes=[("replace", 1, ["x" * 70])])
 def test_edited_lines_cover_every_line_the_old_version_lacked_that_could_match(
         lines: list[str], changes: list, tight: bool, monkeypatch: pytest.MonkeyPatch) -> None:
-    if tight:  # every way out: few resync tries, few edits followed, then the line-set diff
+    if tight:  # every way out: few resync tries, near then far, few edits followed, then the line-set diff
         monkeypatch.setattr(blobscan, "_RESYNC_LINES", 2)
+        monkeypatch.setattr(blobscan, "_RESYNC_NEAR", 100)
         monkeypatch.setattr(blobscan, "_MAX_EDITS", 3)
         monkeypatch.setattr(blobscan, "_ANCHOR", 8)
     new = list(lines)
