@@ -84,11 +84,12 @@ def workers(policy: Policy, max_size: int, cwd: str | None, jobs: int) -> Iterat
 
 def scan_versions(groups: list[Group], policy: Policy, max_size: int, cwd: str | None, jobs: int,
                   progress: Callable[[int], None] | None = None,
-                  meanwhile: Callable[[], None] = lambda: None, pool: Any = None) -> Outcome:
+                  meanwhile: Callable[[], None] = lambda: None, pool: Any = None,
+                  sizes: dict[str, int] | None = None) -> Outcome:
     """Every version of every group; `progress(n)` after each n versions done; `meanwhile()`
     runs in this process while workers scan (those of `pool`, from `workers`, or forked
     here). With jobs=0, the reference path: one process, every version scanned whole (for
-    tests to compare)."""
+    tests to compare). `sizes`: the blobs' sizes when known (else asked of git)."""
     whole, jobs = jobs == 0, max(jobs, 1)
     total = Outcome()
     if jobs == 1 or sum(map(len, groups)) <= _BATCH:
@@ -99,7 +100,9 @@ def scan_versions(groups: list[Group], policy: Policy, max_size: int, cwd: str |
                     progress(sum(len(group) for _, group in task))
         meanwhile()
         return total
-    tasks = _tasks(groups, git.object_sizes([sha for group in groups for sha, _ in group], cwd), jobs)
+    if sizes is None:
+        sizes = git.object_sizes((sha for group in groups for sha, _ in group), cwd)
+    tasks = _tasks(groups, sizes, jobs)
     if pool is not None:
         return _collect(pool, tasks, progress, meanwhile)
     # Forked now, the workers inherit the plan; it stays shared: the collector never writes to it.

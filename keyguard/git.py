@@ -7,10 +7,11 @@ applied, and nothing here runs hooks.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import IO
 
@@ -125,16 +126,71 @@ def empty_tree(cwd: str | None = None) -> str:
     return run(["hash-object", "--no-filters", "-t", "tree", os.devnull], cwd=cwd).decode().strip()
 
 
-def object_sizes(shas: Sequence[str], cwd: str | None = None) -> dict[str, int]:
+def object_sizes(shas: Iterable[str], cwd: str | None = None) -> dict[str, int]:
     """Each object's size, from one `git cat-file --batch-check`; missing objects are left out."""
-    out = run(["cat-file", "--batch-check=%(objectname) %(objectsize)"], cwd=cwd,
-              input="".join(f"{sha}\n" for sha in shas).encode())
-    sizes = {}
-    for line in out.decode().splitlines():
-        sha, size = line.split()
-        if size.isdigit():  # "<sha> missing" otherwise: the reader reports it
-            sizes[sha] = int(size)
-    return sizes
+    with SizeReader(cwd) as reader:
+        for sha in shas:
+            reader.ask(sha)
+        return reader.sizes()
+
+
+class SizeReader:
+    """Object sizes asked one by one while something else goes on (a `git log` being parsed):
+    `git cat-file --batch-check` answers as they come, a thread keeps its output drained, so
+    neither side ever waits on the other; `sizes()` ends it."""
+
+    def __init__(self, cwd: str | None = None) -> None:
+        try:
+            self._process = subprocess.Popen(
+                ["git", *_SAFE, "cat-file", "--batch-check=%(objectname) %(objectsize)"], cwd=cwd,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=1 << 16)
+        except FileNotFoundError as e:
+            raise GitError("git is not installed or not on PATH") from e
+        self._output: list[bytes] = []
+        self._errors: list[bytes] = []
+        self._drains = [_drained(self._process.stdout, self._output),
+                        _drained(self._process.stderr, self._errors)]
+
+    def __enter__(self) -> SizeReader:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        if self._process.returncode is None:  # left early: git is not waited for
+            self._process.kill()
+            self._end()
+
+    def ask(self, sha: str) -> None:
+        assert self._process.stdin is not None
+        with contextlib.suppress(BrokenPipeError):  # git stopped: `sizes()` reports why
+            self._process.stdin.write(sha.encode() + b"\n")
+
+    def sizes(self) -> dict[str, int]:
+        if self._end() != 0:
+            raise _failed(["cat-file"], b"".join(self._errors))
+        sizes = {}
+        for line in b"".join(self._output).decode().splitlines():
+            sha, size = line.split()
+            if size.isdigit():  # "<sha> missing" otherwise: the reader reports it
+                sizes[sha] = int(size)
+        return sizes
+
+    def _end(self) -> int:
+        stdin = self._process.stdin
+        if stdin is not None and not stdin.closed:
+            with contextlib.suppress(BrokenPipeError):
+                stdin.close()
+        for drain in self._drains:
+            drain.join()
+        return self._process.wait()
+
+
+def _drained(pipe: IO[bytes] | None, into: list[bytes]) -> threading.Thread:
+    """A thread reading `pipe` to its end into `into`, so the process writing it never blocks."""
+    assert pipe is not None
+    thread = threading.Thread(target=lambda: into.append(pipe.read()), daemon=True)
+    thread.start()
+    return thread
 
 
 # glibc maps each allocation over 128 KiB-32 MiB afresh and unmaps it when freed: git cat-file

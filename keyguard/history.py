@@ -56,7 +56,7 @@ def scan_history(revisions: Sequence[str], filters: Sequence[str], policy: Polic
     # plan exists and do not carry it. A range (pre-push, ci) is often a few commits: forked
     # only if it turns out large.
     with workers(policy, max_size, cwd, 1 if revisions else jobs) as pool:
-        plan = plan_history(revisions, filters, cwd)
+        plan = plan_history(revisions, filters, cwd, sizes=pool is not None)  # to share the work out
         found = _Collector()
         done = [0]
 
@@ -85,7 +85,7 @@ def scan_history(revisions: Sequence[str], filters: Sequence[str], policy: Polic
 
         advance(0)  # say at once how much there is to do
         outcome = scan_versions(path_groups(plan.blobs), policy, max_size, cwd, jobs, advance, messages,
-                                pool)
+                                pool, plan.sizes)
     for order, finding in outcome.findings:
         found.add(order, [finding])
     found.suppress(outcome.suppressed)

@@ -7,9 +7,12 @@ import datetime
 import shutil
 from pathlib import Path
 
+import pytest
+
 from keyguard import git
 from keyguard.blobscan import _tasks, path_groups
 from keyguard.config import load_config
+from keyguard.errors import GitError
 from keyguard.history import scan_history
 from keyguard.scan import Policy
 from keyguard.sources.history import plan_history
@@ -93,9 +96,12 @@ def test_long_paths_cut_into_runs_for_workers_find_what_the_reference_finds(repo
     git.run(["init", "-q", "-b", "main"], cwd=str(repo.path))
     git.run(["fast-import", "--quiet"], cwd=str(repo.path), input=b"".join(stream))
 
-    plan = plan_history([], [], cwd=str(repo.path))
+    plan = plan_history([], [], cwd=str(repo.path), sizes=True)  # asked while the log is read
     groups = path_groups(plan.blobs)
     sizes = git.object_sizes([sha for group in groups for sha, _ in group], str(repo.path))
+    assert plan.sizes == sizes and len(sizes) == len(plan.blobs)
+    last = git.run(["rev-parse", "main:logs/app.log"], cwd=str(repo.path)).decode().strip()
+    assert sizes[last] == len(content)
     log = next(group for group in groups if group[0][1][0].path == "logs/app.log")
     position = {sha: k for k, (sha, _) in enumerate(log)}
     runs = sorted((position[group[0][0]], lead, group) for task in _tasks(groups, sizes, 2)
@@ -125,3 +131,11 @@ def test_a_renamed_record_is_seen_past_a_long_line_of_wide_characters(repo: Repo
     found = findings(repo, jobs=1)
     assert found == findings(repo, jobs=0)
     assert [(f[2], f[6].commit) for f in found] == [(key, renamed)]
+
+
+def test_sizes_asked_outside_a_repository_fail_with_gits_message(tmp_path: Path) -> None:
+    with git.SizeReader(str(tmp_path)) as reader:
+        for _ in range(20_000):  # more than a pipe holds: git has stopped reading long before
+            reader.ask("0" * 40)
+        with pytest.raises(GitError, match=r"cat-file failed: .*not a git repository"):
+            reader.sizes()

@@ -8,7 +8,7 @@ patches are produced: each distinct blob is later read once through `git cat-fil
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 
@@ -37,6 +37,7 @@ class HistoryPlan:
     earlier: dict[str, set[str]] = field(default_factory=dict)
     commits: dict[str, tuple[int, Origin]] = field(default_factory=dict)
     renames: dict[tuple[str, str], str] = field(default_factory=dict)  # (commit, new) -> old
+    sizes: dict[str, int] | None = None  # each blob's size, when asked for
 
 
 def log_arguments(revisions: Sequence[str], filters: Sequence[str]) -> list[str]:
@@ -44,17 +45,26 @@ def log_arguments(revisions: Sequence[str], filters: Sequence[str]) -> list[str]
     return [*filters, *([] if revisions else ["--all"]), "--end-of-options", *revisions, "--"]
 
 
-def plan_history(revisions: Sequence[str], filters: Sequence[str], cwd: str | None = None) -> HistoryPlan:
+def plan_history(revisions: Sequence[str], filters: Sequence[str], cwd: str | None = None,
+                 sizes: bool = False) -> HistoryPlan:
+    """The plan; with `sizes`, each blob's size too, asked of git while the log is read."""
     log = git.stream(["log", "--reverse", "--topo-order", "--root", "-M", "--raw", "-z",
                       "--no-abbrev", "--diff-merges=first-parent",
                       "--format=%x01%H%x00%an%x00%ae%x00%aI", *log_arguments(revisions, filters)],
                      cwd=cwd)
-    return parse_log(log)
+    if not sizes:
+        return parse_log(log)
+    with git.SizeReader(cwd) as reader:
+        plan = parse_log(log, reader.ask)
+        plan.sizes = reader.sizes()
+    return plan
 
 
-def parse_log(log: bytes | Iterable[bytes]) -> HistoryPlan:
+def parse_log(log: bytes | Iterable[bytes],
+              new_blob: Callable[[str], None] = lambda sha: None) -> HistoryPlan:
     """Read `git log --raw -z` output (whole, or in chunks as it comes): a commit header, then
-    its raw entries, and so on. Names, e-mails and paths repeat: each is kept once."""
+    its raw entries, and so on. Names, e-mails and paths repeat: each is kept once. `new_blob`
+    is told each blob the first time it is seen."""
     plan = HistoryPlan()
     seen: set[tuple[str, str]] = set()
     strings: dict[bytes, str] = {}
@@ -78,7 +88,7 @@ def parse_log(log: bytes | Iterable[bytes]) -> HistoryPlan:
                 raise GitError("unexpected output from git log --raw (a truncated or corrupt entry)")
             if renamed:
                 plan.renames[(origin.commit, names[1])] = names[0]
-            _record(plan, seen, meta, names[-1], plan.commits[origin.commit][0], origin)
+            _record(plan, seen, meta, names[-1], plan.commits[origin.commit][0], origin, new_blob)
     return plan
 
 
@@ -107,7 +117,7 @@ def _ascii(value: bytes) -> str:
 
 
 def _record(plan: HistoryPlan, seen: set[tuple[str, str]], meta: list[bytes], path: str,
-            order: int, origin: Origin) -> None:
+            order: int, origin: Origin, new_blob: Callable[[str], None]) -> None:
     """`:<old mode> <new mode> <old sha> <new sha> <status>`: keep each blob's first places."""
     new_sha, status = _ascii(meta[3]), meta[4][:1]
     if status in b"MTR" and meta[0] != b":" + _GITLINK:
@@ -117,7 +127,11 @@ def _record(plan: HistoryPlan, seen: set[tuple[str, str]], meta: list[bytes], pa
     if status not in b"AMTR" or meta[1] == _GITLINK or (new_sha, path) in seen:
         return
     seen.add((new_sha, path))
-    plan.blobs.setdefault(new_sha, []).append(Appearance(path, order, origin))
+    places = plan.blobs.get(new_sha)
+    if places is None:
+        places = plan.blobs[new_sha] = []
+        new_blob(new_sha)
+    places.append(Appearance(path, order, origin))
 
 
 def commit_messages(revisions: Sequence[str], filters: Sequence[str],
