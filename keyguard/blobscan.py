@@ -38,7 +38,7 @@ from keyguard.sources.history import Appearance
 from keyguard.sources.text import UTF16_BOMS, decode_text, is_binary
 
 MARGIN_ASCII = 700  # bytes around a change: rules read at most ~620 characters around a key
-_SMALL_CHANGE = 8 << 10  # a changed middle up to this size is examined whole
+_SMALL_CHANGE = 32 << 10  # a changed middle up to this size is examined whole: cheaper than its line diff
 _BATCH = 256  # versions of small paths sent to a worker at once
 
 Version = tuple[str, list[Appearance]]  # blob id, where it appeared first
@@ -271,8 +271,9 @@ def _changed_spans(before: bytes, after: bytes) -> list[tuple[int, int]]:
     or, when that middle is large, its lines that `before` did not have (a line-set diff, or
     for a very large middle a walk that may mark a few more lines). A pure deletion still
     leaves a point to look around, since the lines next to it have new neighbours."""
-    prefix = _common_prefix(before, after)
-    suffix = _common_suffix(before, after, min(len(before), len(after)) - prefix)
+    # Known to within _ROUGHLY bytes (a few lines, at most, looked at again), in fewer compares.
+    prefix = _common_prefix(before, after, within=_ROUGHLY)
+    suffix = _common_suffix(before, after, min(len(before), len(after)) - prefix, within=_ROUGHLY)
     start = after.rfind(b"\n", 0, prefix) + 1
     end = after.find(b"\n", len(after) - suffix)
     end = len(after) if end < 0 else end
@@ -286,6 +287,7 @@ def _changed_spans(before: bytes, after: bytes) -> list[tuple[int, int]]:
     return [(start, start), *_fresh_lines(before, after, start, before_end, start, end), (end, end)]
 
 
+_ROUGHLY = 64  # bytes: how exactly the common prefix and suffix of two versions are found
 _WALK_FROM = 256 << 10  # a changed middle this large is walked; a smaller one gets the line-set diff
 _ANCHOR = 64  # bytes of whole lines of `after` looked for in `before` to find where they agree again
 _RESYNC_LINES = 32  # lines of `after` tried as the start of an anchor after each difference
@@ -350,29 +352,32 @@ def _fresh_lines(before: bytes, after: bytes, i: int, before_end: int, j: int,
                  end: int) -> list[tuple[int, int]]:
     """Spans of the lines of after[j:end] that before[i:before_end] does not have anywhere."""
     lines = after[j:end].split(b"\n")
-    fresh = set(lines) - set(before[i:before_end].split(b"\n"))
+    fresh = set(lines)
+    fresh.difference_update(before[i:before_end].split(b"\n"))  # no set built of the old lines
     fresh.discard(b"")
     return [(j + a, j + b) for a, b in _line_spans(lines, fresh)]
 
 
-def _common_prefix(a: bytes, b: bytes, i: int = 0, j: int = 0, limit: int | None = None) -> int:
-    """Length of the common prefix of a[i:] and b[j:], at most `limit`: compared 64 KiB at a
-    time, then halved (memcmp speed; a view of `b`, so nothing is copied)."""
+def _common_prefix(a: bytes, b: bytes, i: int = 0, j: int = 0, limit: int | None = None,
+                   within: int = 1) -> int:
+    """Length of the common prefix of a[i:] and b[j:], at most `limit`, or up to `within` - 1
+    bytes less: compared 64 KiB at a time, then halved down to `within` (memcmp speed; a view of
+    `b`, so nothing is copied)."""
     limit = min(len(a) - i, len(b) - j) if limit is None else limit
     view = memoryview(b)
     size, done = 1 << 16, 0
-    while size:
+    while size >= within:
         while done + size <= limit and a.startswith(view[j + done : j + done + size], i + done):
             done += size
         size //= 2
     return done
 
 
-def _common_suffix(a: bytes, b: bytes, limit: int) -> int:
+def _common_suffix(a: bytes, b: bytes, limit: int, within: int = 1) -> int:
     """Length of the common suffix, at most `limit`, found like `_common_prefix`."""
     view = memoryview(b)
     size, done = 1 << 16, 0
-    while size:
+    while size >= within:
         while done + size <= limit and a.endswith(view[len(b) - done - size : len(b) - done], 0,
                                                   len(a) - done):
             done += size

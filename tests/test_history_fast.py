@@ -36,6 +36,10 @@ def test_fast_path_equals_reference_on_an_evolving_corpus(repo: Repo) -> None:
     repo.write("logs/access.log", "\n".join(big))
     plain = [f"2024-01-{n % 28 + 1:02d},row-{n},Porto,{n * 7}" for n in range(9000)]  # nothing to find
     repo.write("data/ledger.csv", "\n".join(plain))
+    # Edited 1,400 lines apart: a changed middle of ~80 KB, between blobscan._SMALL_CHANGE and
+    # _WALK_FROM, so its lines get the line-set diff.
+    medium = [f"item {n}, request_id={fake_key(f'mid{n}')}" for n in range(2000)]
+    repo.write("data/items.txt", "\n".join(medium))
     repo.stage()
     repo.commit("corpus and a big log")
     for n in range(6):  # edit the big file: a key appears on a new line, then another in a record
@@ -47,6 +51,9 @@ def test_fast_path_equals_reference_on_an_evolving_corpus(repo: Repo) -> None:
         plain[0], plain[-1] = f"edit {n}", f"edit {n}"
         plain[4500 + n] = f"IMIN_API_KEY={fake_key(f'csv{n}')}" if n % 2 else f"row {n} edited"
         repo.write("data/ledger.csv", "\n".join(plain))
+        medium[100], medium[1500] = f"edit {n}", f"edit {n}"
+        medium[800 + n] = f"IMIN_API_KEY={fake_key(f'items{n}')}" if n % 2 else f"item {n} edited"
+        repo.write("data/items.txt", "\n".join(medium))
         repo.write("corpus/positive/.env", (FIXTURES / "positive/.env").read_text() + f"\n# edit {n}\n")
         repo.stage()
         repo.commit(f"edit {n}")
@@ -55,6 +62,7 @@ def test_fast_path_equals_reference_on_an_evolving_corpus(repo: Repo) -> None:
     assert findings(repo, jobs=2) == reference
     assert sum(1 for f in reference if f[1] == "logs/access.log") == 6
     assert sum(1 for f in reference if f[1] == "data/ledger.csv") == 3
+    assert sum(1 for f in reference if f[1] == "data/items.txt") == 3
     assert len(reference) > 150
 
 
