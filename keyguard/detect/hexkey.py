@@ -7,12 +7,12 @@ import posixpath
 import re
 from collections.abc import Iterator
 
-from keyguard.detect.rule import Hit, Pass
+from keyguard.detect.rule import TOKEN_RUNS, Hit, Pass
 from keyguard.detect.values import KNOWN_PUBLIC_KEYS, is_repetitive
 from keyguard.model import Confidence
 
 # Runs of 32 or more; the length check in code gives hex boundaries without look-around.
-HEX_RUN = Pass(r"[0-9A-Fa-f]{32,}")
+HEX_RUN = Pass(r"[0-9A-Fa-f]{32,}", inside=TOKEN_RUNS)
 
 _KEY_WORDS = re.compile(r"(?i)key|token|secret|auth(?:[^o]|$)|credential|imin|passw|pwd")
 _CHECKSUM_WORDS = re.compile(

@@ -41,22 +41,46 @@ class Pass:
     """A whole-text pass of a simple pattern (a character class repeated, a literal): RE2 on the
     bytes of ASCII texts, several times faster with the same matches at the same offsets;
     Python's `re` otherwise, and on short texts while RE2 is not loaded yet (a hook's few small
-    files do not pay for loading it)."""
+    files do not pay for loading it).
+
+    A pass `inside` another only looks within the other's matches (Python's `re` on those few
+    short stretches), and the other's matches over a text are kept for the next pass over it:
+    the hex-key and base64 rules share one RE2 pass for the runs that can hold either. Every
+    match must start within one of the other's and end at most 2 characters past it."""
 
     LONG = 32 << 10
     SHORT = 1 << 10
 
-    def __init__(self, pattern: str) -> None:
+    def __init__(self, pattern: str, inside: Pass | None = None) -> None:
         self.pattern = pattern
         self.compiled = re.compile(pattern)
+        self.inside = inside
+        self._last: tuple[str, list[tuple[int, int]]] = ("", [])  # a text and its spans
 
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
         worth_it = len(text) >= (self.SHORT if "re2" in sys.modules else self.LONG)
-        if worth_it and text.isascii():
-            yield from re2_spans(_re2(self.pattern.encode()), text.encode("ascii"))
-        else:
+        if not (worth_it and text.isascii()):
             for match in self.compiled.finditer(text):
                 yield match.span()
+        elif self.inside is None:
+            yield from re2_spans(_re2(self.pattern.encode()), text.encode("ascii"))
+        else:
+            for start, end in self.inside.kept_spans(text):
+                for match in self.compiled.finditer(text, start, end + 2):
+                    yield match.span()
+
+    def kept_spans(self, text: str) -> list[tuple[int, int]]:
+        """`spans(text)`, kept for the next call with the same text (swapped as one tuple, so
+        a reader never sees a text with another's spans)."""
+        last = self._last
+        if last[0] is not text:
+            last = self._last = (text, list(self.spans(text)))
+        return last[1]
+
+
+# Runs that can hold a 32-hex key or a base64 token (of 40 or more): a key's characters are
+# among a token's, and the runs are whole, so each key and token lies within one.
+TOKEN_RUNS = Pass(r"[A-Za-z0-9+/_-]{32,}")
 
 
 def re2_spans(compiled: Any, data: bytes, pos: int = 0, end: int | None = None) -> Iterator[tuple[int, int]]:
