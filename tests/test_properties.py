@@ -231,16 +231,16 @@ def test_line_windows_are_the_merged_lines_around_each_span(lines: list[str], dr
 
 @settings(max_examples=300, deadline=None)
 @given(common=st.binary(max_size=300), a_rest=st.binary(max_size=40), b_rest=st.binary(max_size=40),
-       skip=st.integers(0, 20), scale=st.sampled_from([1, 1000]), within=st.sampled_from([1, 4, 64]))
+       skip=st.integers(0, 20), scale=st.sampled_from([1, 1000, 5000]), within=st.sampled_from([1, 4, 64]))
 def test_common_prefix_and_suffix_match_their_definitions(common: bytes, a_rest: bytes, b_rest: bytes,
                                                           skip: int, scale: int, within: int) -> None:
-    common = common * scale  # past the 64 KiB first step too
+    common = common * scale  # past the 1 MiB first step too
+    rests = min(len(a_rest), len(b_rest))
     a, b = b"x" * skip + common + a_rest, common + b_rest
-    exact = next((k for k in range(min(len(a) - skip, len(b))) if a[skip + k] != b[k]),
-                 min(len(a) - skip, len(b)))
+    exact = len(common) + next((k for k in range(rests) if a_rest[k] != b_rest[k]), rests)
     prefix = blobscan._common_prefix(a, b, skip, 0, within=within)
     assert exact - within < prefix <= exact
     a, b = a_rest + common, b_rest + common
-    exact = next((k for k in range(min(len(a), len(b))) if a[-k - 1] != b[-k - 1]), min(len(a), len(b)))
+    exact = len(common) + next((k for k in range(rests) if a_rest[-k - 1] != b_rest[-k - 1]), rests)
     suffix = blobscan._common_suffix(a, b, min(len(a), len(b)), within=within)
     assert exact - within < suffix <= exact
