@@ -203,13 +203,16 @@ _REUSE_LARGE_BUFFERS = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_TH
 class ObjectReader:
     """One long-lived `git cat-file --batch` process serving many objects."""
 
-    def __init__(self, cwd: str | None = None) -> None:
+    def __init__(self, cwd: str | None = None, cache_mib: int = 24) -> None:
+        self.cache_mib = cache_mib
         try:
             self._process = subprocess.Popen(
                 # The delta base cache bounds what reading each path's versions in turn costs in
-                # a delta-packed repository (benchmark history, two workers: 16m 16.6 s, 24m
-                # 15.1 s, 32m 14.9 s); git's 96m default would take ~250 MB more over two workers.
-                ["git", *_SAFE, "-c", "core.deltaBaseCacheLimit=24m", "cat-file", "--batch"],
+                # a delta-packed repository: large versions rebuilt oldest first miss it often
+                # (the benchmark's files of 1-5 MB: 4.5 s of git with 24m, 2.9 s with 48m, 1.7 s
+                # in pack order); small ones do not need it (1.7 s with 4m or 24m). git's 96m
+                # default in every process would cost ~150 MB more.
+                ["git", *_SAFE, "-c", f"core.deltaBaseCacheLimit={cache_mib}m", "cat-file", "--batch"],
                 cwd=cwd, env={**os.environ, **_REUSE_LARGE_BUFFERS}, stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=1 << 20)
         except FileNotFoundError as e:

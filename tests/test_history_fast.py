@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from keyguard import git
+from keyguard import blobscan, git
 from keyguard.blobscan import _tasks, path_groups
 from keyguard.config import load_config
 from keyguard.errors import GitError
@@ -112,7 +112,7 @@ def test_long_paths_cut_into_runs_for_workers_find_what_the_reference_finds(repo
     assert sizes[last] == len(content)
     log = next(group for group in groups if group[0][1][0].path == "logs/app.log")
     position = {sha: k for k, (sha, _) in enumerate(log)}
-    runs = sorted((position[group[0][0]], lead, group) for task in _tasks(groups, sizes, 2)
+    runs = sorted((position[group[0][0]], lead, group) for _, task in _tasks(groups, sizes, 2)
                   for lead, group in task if group[0][0] in position)
     assert [sha for _, _, group in runs for sha, _ in group] == [sha for sha, _ in log]
     for start, lead, _ in runs:  # led by the version before, unless that one is scanned whole
@@ -147,3 +147,34 @@ def test_sizes_asked_outside_a_repository_fail_with_gits_message(tmp_path: Path)
             reader.ask("0" * 40)
         with pytest.raises(GitError, match=r"cat-file failed: .*not a git repository"):
             reader.sizes()
+
+
+def test_large_paths_go_whole_to_one_worker_first(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Paths with a large version form one task, first, read with a larger delta cache (others
+    with a smaller one); unless they cost more than one worker's part."""
+    monkeypatch.setattr(blobscan, "_LARGE", 1_000)  # bytes, for a test-sized repository
+    rows = {"big/a.log": [], "big/b.jsonl": []}
+    for n in range(30):
+        for path, lines in rows.items():
+            lines.append(f'{{"n": {n}, "request_id": "{fake_key(f"{path}{n}")}"}}')
+            if n % 10 == 3:
+                lines.append(f"IMIN_API_KEY={fake_key(f'{path}key{n}')}")
+            repo.write(path, "\n".join(lines) + "\n")
+        for k in range(3):
+            repo.write(f"src/m{(3 * n + k) % 45}.py", f'VERSION = {n}\napi_key = "{fake_key(f"m{n}{k}")}"\n')
+        repo.stage()
+        repo.commit(f"change {n}")
+    plan = plan_history([], [], cwd=str(repo.path), sizes=True)
+    assert plan.sizes is not None
+    groups = path_groups(plan.blobs)
+    tasks = _tasks(groups, plan.sizes, 2)
+    cache, lane = tasks[0]
+    assert cache == blobscan._LANE_CACHE_MIB and all(lead is None for lead, _ in lane)
+    assert sorted(group[0][1][0].path for _, group in lane) == ["big/a.log", "big/b.jsonl"]
+    assert sum(len(group) for _, group in lane) == 60  # whole paths
+    assert {cache for cache, _ in tasks[1:]} == {blobscan._OTHERS_CACHE_MIB}
+    reference = findings(repo, jobs=0)
+    assert findings(repo, jobs=2) == reference
+    assert sum(1 for f in reference if f[1].startswith("big/")) == 6
+    monkeypatch.setattr(blobscan, "_LARGE", 10)  # every path large: more than a worker's part
+    assert {cache for cache, _ in _tasks(groups, plan.sizes, 2)} == {blobscan._CACHE_MIB}
