@@ -154,8 +154,8 @@ def _tasks(groups: list[Group], sizes: dict[str, int], jobs: int) -> list[Task]:
     one worker while the others wait.
 
     Paths with large versions, when they cost no more than one worker's part, go first and
-    whole to one worker: its git gets a delta cache twice as large and the other workers' a
-    small one (same memory in all), and rebuilds them with a third less work."""
+    whole to one worker: its git gets a delta cache twice as large, the other workers' a small
+    one (about the same memory in all), and rebuilds them with a third less work."""
     def cost(version: Version) -> int:
         return sizes.get(version[0], 0) + _VERSION_COST
 

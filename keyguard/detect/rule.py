@@ -92,7 +92,7 @@ def re2_spans(compiled: Any, data: bytes, pos: int = 0, end: int | None = None) 
     if regexp is None:  # another google-re2 layout: its public API
         yield from (match.span() for match in compiled.finditer(data, pos, end))
         return
-    unanchored = _UNANCHORED()
+    unanchored = _unanchored()
     while True:
         start, pos = regexp.Match(unanchored, data, pos, end)[0]
         if start < 0:
@@ -101,7 +101,7 @@ def re2_spans(compiled: Any, data: bytes, pos: int = 0, end: int | None = None) 
 
 
 @functools.cache
-def _UNANCHORED() -> Any:
+def _unanchored() -> Any:
     from re2 import _re2
 
     return _re2.RE2.Anchor.UNANCHORED
