@@ -187,7 +187,11 @@ class _Ignores:
     def ignored(self, path: str, is_dir: bool) -> bool:
         absolute = os.path.abspath(path)
         for base, spec in reversed(self.specs):
-            relative = os.path.relpath(absolute, base).replace(os.sep, "/")
+            # Both are normalised absolute paths: below `base`, the rest of the string is the
+            # relative path (os.path.relpath asks for the working directory twice a call).
+            below = absolute.startswith(base + os.sep) and len(base) > 1
+            relative = absolute[len(base) + 1 :] if below else os.path.relpath(absolute, base)
+            relative = relative.replace(os.sep, "/")
             result = spec.check_file(relative + "/" if is_dir else relative)
             if result.include is not None:
                 return bool(result.include)
