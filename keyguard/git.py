@@ -47,8 +47,7 @@ def stream(args: Sequence[str], *, cwd: str | None = None, size: int = 1 << 20) 
     assert stdout is not None and stderr is not None
     _widen(stdout)  # git writes the next chunk while this one is used, instead of waiting
     errors: list[bytes] = []
-    drain = threading.Thread(target=lambda: errors.append(stderr.read()), daemon=True)
-    drain.start()  # git blocks if its stderr pipe fills while stdout is being read
+    drain = _drained(stderr, errors)  # git blocks if its stderr pipe fills while stdout is being read
     ended = False
     try:
         while chunk := stdout.read(size):
