@@ -160,13 +160,16 @@ def _tasks(groups: list[Group], sizes: dict[str, int], jobs: int) -> list[Task]:
         return sizes.get(version[0], 0) + _VERSION_COST
 
     total = sum(cost(v) for group in groups for v in group)
-    large = [g for g in groups if max(sizes.get(sha, 0) for sha, _ in g) >= _LARGE]
+    share = total // (jobs * 16) + 1
+    large: list[Group] = []
+    others: list[Group] = []
+    for group in groups:
+        (large if max(sizes.get(sha, 0) for sha, _ in group) >= _LARGE else others).append(group)
     lane_cost = sum(cost(v) for group in large for v in group)
     if jobs < 2 or not large or lane_cost > total // jobs:
-        return [(_CACHE_MIB, task) for task in _shared_out(groups, cost, total // (jobs * 16) + 1)]
-    others = [g for g in groups if max(sizes.get(sha, 0) for sha, _ in g) < _LARGE]
+        return [(_CACHE_MIB, task) for task in _shared_out(groups, cost, share)]
     return [(_LANE_CACHE_MIB, [(None, group) for group in large]),
-            *((_OTHERS_CACHE_MIB, task) for task in _shared_out(others, cost, total // (jobs * 16) + 1))]
+            *((_OTHERS_CACHE_MIB, task) for task in _shared_out(others, cost, share))]
 
 
 def _shared_out(groups: list[Group], cost: Callable[[Version], int], share: int) -> list[list[Run]]:
