@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from keyguard import git
 from keyguard.blobscan import path_groups, scan_versions, workers
-from keyguard.detect.fast import could_match, prefilter_fits
+from keyguard.detect.fast import could_match, only_built_in
 from keyguard.model import Blob, Finding, ScanError, ScanResult, Skipped, Suppressed
 from keyguard.scan import Policy, candidates_in, findings_at
 from keyguard.sources.history import (
@@ -67,7 +67,7 @@ def scan_history(revisions: Sequence[str], filters: Sequence[str], policy: Polic
 
         earlier: set[Key] = set()
         # Most messages hold nothing a rule could fire on: the fast path's prefilter says which.
-        prefiltered = prefilter_fits(b"", policy.config.rules)
+        prefiltered = only_built_in(policy.config.rules)
 
         def messages() -> None:
             """Commit and tag messages, and what a range starts from: done while workers scan."""

@@ -48,7 +48,12 @@ def detect_bytes(data: bytes, path: str, rules: Sequence[Rule] = RULES,
 def prefilter_fits(data: bytes, rules: Sequence[Rule]) -> bool:
     """Whether the prefilter can say where `rules` could fire in `data`: it reads UTF-8 (not
     UTF-16) and knows only the built-in rules."""
-    return not data.startswith(UTF16_BOMS) and all(rule in RULES for rule in rules)
+    return not data.startswith(UTF16_BOMS) and only_built_in(rules)
+
+
+def only_built_in(rules: Sequence[Rule]) -> bool:
+    """Whether the prefilter knows every rule: it knows only the built-in ones."""
+    return all(rule in RULES for rule in rules)
 
 
 def detect_prefiltered(data: bytes, path: str, rules: Sequence[Rule] = RULES, first_line: int = 1,
