@@ -59,7 +59,7 @@ def _finder(pattern: Any, keywords: tuple[str, ...], confidence: Confidence) -> 
     """The secret is the group named `secret`, else group 1, else the whole match."""
     group = pattern.groupindex.get("secret", 1 if pattern.groups else 0)
 
-    def find(text: str, path: str) -> Iterator[Hit]:
+    def find(text: str, path: str, at_least: Confidence = Confidence.LOW) -> Iterator[Hit]:
         if keywords and not any(k in text.lower() for k in keywords):
             return
         for match in pattern.finditer(text):
@@ -73,8 +73,8 @@ def _finder(pattern: Any, keywords: tuple[str, ...], confidence: Confidence) -> 
 
 def _check_examples(rule: Rule, where: str, problems: list[str]) -> None:
     for example in rule.examples:
-        if not any(rule.find(example, "example")):
+        if not any(rule.find(example, "example", Confidence.LOW)):
             problems.append(f"{where}: example does not match: {example!r}")
     for counterexample in rule.counterexamples:
-        if any(rule.find(counterexample, "example")):
+        if any(rule.find(counterexample, "example", Confidence.LOW)):
             problems.append(f"{where}: counterexample matches: {counterexample!r}")

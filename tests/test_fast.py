@@ -39,6 +39,19 @@ def test_same_findings_on_every_fixture() -> None:
         assert fast(data, path.name) == reference(data, path.name), path
 
 
+def test_asking_for_a_confidence_is_filtering_afterwards_on_every_fixture() -> None:
+    # Rules may leave out hits below the asked confidence (a log's request ids): never one above.
+    checked = 0
+    for path in (p for p in FIXTURES.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        every = reference(data, path.name)
+        for level in (Confidence.MEDIUM, Confidence.HIGH):
+            sure = [c for c in every if c.confidence >= level]
+            assert (detect_bytes(data, path.name, at_least=level) or []) == sure, path
+            checked += len(sure)
+    assert checked > 100
+
+
 def test_same_findings_in_a_large_file_with_scattered_keys() -> None:
     body = [f"line {n} of ordinary text, value={n * 7}" for n in range(20000)]
     body[50] = "IMIN_API_KEY=3f0c9e1d2b7a48c6" "a5e4d3c2b1a09f8e"

@@ -70,7 +70,11 @@ GRADING_TOKENS = [*TOKENS, "0", "7", "42", "2024-03-26", "10.155.70.45", "sha256
                   "\u017fha1"]  # a long s, which IGNORECASE matches as s
 grading_soup = st.lists(st.sampled_from(GRADING_TOKENS), max_size=40).map("".join)
 edge_contexts = st.sampled_from(["value: ", "name: IMIN_KEY_1\n  value: ", "- name: sha1\n  value: ",
-                                 "md5 = ", "sha-256: ", "crc32=", "id_2 = ", "key2: ", "ttl=30 token="])
+                                 "md5 = ", "sha-256: ", "crc32=", "id_2 = ", "key2: ", "ttl=30 token=",
+                                 # longer than the 420 characters read: where the context is cut
+                                 "token=" + "x" * 400 + ": " + " " * 210, "api_key:\n" + "." * 430 + "\n  ",
+                                 "name: k\n" + "v" * 150 + "\n" + "-" * 200 + "\nvalue: ",
+                                 "key = '" + "." * 150 + "\n" + " " * 300, "userId123 = "])
 
 
 @fuzz

@@ -20,12 +20,14 @@ def detect(blob: Blob, rules: Sequence[Rule] = RULES, first_line: int = 1,
     # The last rule's hits win a line only over its own less sure ones: those below `at_least`
     # can never count and are left out at once (a log's request ids, by the thousand).
     last = len(rules) - 1
-    hits = [(order, hit) for order, rule in enumerate(rules) for hit in rule.find(blob.text, blob.path)
+    floors = [at_least if order == last else Confidence.LOW for order in range(len(rules))]
+    hits = [(order, hit) for order, rule in enumerate(rules)
+            for hit in rule.find(blob.text, blob.path, floors[order])
             if order < last or hit.confidence >= at_least]
     for variant in decode.variants(blob.text):
         for order, rule in enumerate(rules):
             hits.extend((order, _located(hit, variant, blob.text))
-                        for hit in rule.find(variant.text, blob.path)
+                        for hit in rule.find(variant.text, blob.path, floors[order])
                         if variant.covers(hit.start) and (order < last or hit.confidence >= at_least))
     yield from _candidates(blob.text, hits, rules, first_line, at_least)
 

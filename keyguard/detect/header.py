@@ -60,7 +60,7 @@ _RECORD_WINDOW = 400
 _CLOSING_QUOTES = ("\"", "'", "`", "\\")
 
 
-def find(text: str, path: str) -> Iterator[Hit]:
+def find(text: str, path: str, at_least: Confidence = Confidence.LOW) -> Iterator[Hit]:
     for name_start, end in NAME.spans(text):
         start = name_start
         if text[max(0, start - 5) : start].lower() == _SERVER_PREFIX:

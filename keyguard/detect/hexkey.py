@@ -48,19 +48,23 @@ _LOCKFILES = frozenset({
 _CHECKSUM_SUFFIXES = (".lock", ".md5", ".sha1", ".sha256", ".sha512", ".sum")
 
 
-def find(text: str, path: str) -> Iterator[Hit]:
+def find(text: str, path: str, at_least: Confidence = Confidence.LOW) -> Iterator[Hit]:
+    """Hits graded `at_least` or surer: in a log of request ids, thousands of sure-to-be-low
+    ones are never built."""
     if is_checksum_file(path):
         return
     for start, end in HEX_RUN.spans(text):
-        secret = text[start:end]
         # hex only: a digit somewhere unless all letters, a letter somewhere unless all digits
-        if len(secret) != 32 or secret.isdigit() or secret.isalpha():
+        if end - start != 32:
             continue
-        if is_repetitive(secret):
+        secret = text[start:end]
+        if secret.isdigit() or secret.isalpha():
             continue
-        hit = _grade(text, start, secret)
-        if hit is not None:
-            yield hit
+        signals = _signals_at(text, start)
+        if signals is None or (at_least > Confidence.LOW and _surely_low(signals)):
+            continue
+        if not is_repetitive(secret):
+            yield _graded(signals, start, secret)
 
 
 @functools.lru_cache(maxsize=1 << 12)  # asked for every version of a path in a history scan
@@ -71,26 +75,41 @@ def is_checksum_file(path: str) -> bool:
 
 
 def _grade(text: str, start: int, secret: str) -> Hit | None:
-    """Grading reads at most 401 characters before the key: its line (or the line above), and a
-    record's name further up only for `value:`-like fields. What numbers say never matters to it
-    (digest names such as md5 or sha256 aside), so contexts that differ only in their numbers,
-    like the lines of a log, share one remembered grading."""
-    context = text[max(0, start - _CONTEXT) : start]
-    left = _left_context(context, len(context))
-    # md5, sha... and crc are the only names where digits count. `in` on the case-folded text
-    # is several times faster than a case-insensitive search, and as wide ("ſha" holds "sha").
-    folded = left.casefold()
-    digest_named = "md5" in folded or "sha" in folded or "crc" in folded
-    signals = _shape_signals(left if digest_named else _NUMBERS.sub("0", left))
+    signals = _signals_at(text, start)
+    return None if signals is None else _graded(signals, start, secret)
+
+
+def _signals_at(text: str, start: int) -> tuple[str, ...] | None:
+    """The signals of the context before `start`, as _grade_at reads them: at most 420 characters
+    before the key, its line (or the line above), and a record's name further up only for
+    `value:`-like fields. What numbers say never matters to them (digest names such as md5 or
+    sha256 aside), so contexts that differ only in their numbers, like the lines of a log,
+    share one remembered grading."""
+    low = max(0, start - _CONTEXT)
+    left = _left_context(text, start, low)
+    if left.isascii():
+        # digits to 0 and their runs shortened: a few C calls, where a regex substitution
+        # costs a call per number
+        shape = left.encode().translate(_DIGITS_TO_ZERO).replace(b"000", b"0").replace(b"00", b"0")
+        signals = _ascii_shape_signals(shape)
+        if signals is _DIGITS_COUNT:
+            signals = _shape_signals(left)
+    else:
+        # `in` on the case-folded text is as wide as the case-insensitive search ("ſha" holds "sha")
+        folded = left.casefold()
+        digest_named = "md5" in folded or "sha" in folded or "crc" in folded
+        signals = _shape_signals(left if digest_named else _NUMBERS.sub("0", left))
     if signals is _RECORD:
-        signals = _signals(left, _record_name(context, len(context)) or "")
-    return _graded(signals, start, secret)
+        signals = _signals(left, _record_name(text, low, start) or "")
+    return signals
 
 
 _CONTEXT = 420
 _ALNUM = re.compile(r"[^\W_]")  # what str.isalnum() accepts, in one search
 _NUMBERS = re.compile(r"[0-9]+")
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _RECORD = ("(the record's name is needed)",)
+_DIGITS_COUNT = ("(the digits are needed)",)
 
 
 @functools.lru_cache(maxsize=1 << 12)
@@ -98,11 +117,27 @@ def _shape_signals(left: str) -> tuple[str, ...] | None:
     return _signals(left, None)
 
 
+@functools.lru_cache(maxsize=1 << 12)
+def _ascii_shape_signals(shape: bytes) -> tuple[str, ...] | None:
+    """Signals of an ASCII context with its numbers as zeros; _DIGITS_COUNT when it names
+    md5, sha... or crc, the only names where digits count (md5 is md0 here)."""
+    lowered = shape.lower()
+    if b"md0" in lowered or b"sha" in lowered or b"crc" in lowered:
+        return _DIGITS_COUNT
+    return _signals(shape.decode("ascii"), None)
+
+
+@functools.cache
+def _surely_low(signals: tuple[str, ...]) -> bool:
+    """Whether every hit with these signals is graded low, whatever its secret."""
+    return "id-name" in signals or not any(_WEIGHTS.get(s, 0) for s in signals)
+
+
 def _grade_at(text: str, start: int, secret: str) -> Hit | None:
     """The same grading, straight from the text: what _grade must always agree with."""
     context = text[max(0, start - _CONTEXT) : start]
-    signals = _signals(_left_context(context, len(context)), _record_name(context, len(context)) or "")
-    return _graded(signals, start, secret)
+    signals = _signals(_left_context(context, len(context), 0), _record_name(context, 0, len(context)) or "")
+    return None if signals is None else _graded(signals, start, secret)
 
 
 def _signals(left: str, record_name: str | None) -> tuple[str, ...] | None:
@@ -119,9 +154,7 @@ def _signals(left: str, record_name: str | None) -> tuple[str, ...] | None:
     return _context_signals(left, field, name)
 
 
-def _graded(signals: tuple[str, ...] | None, start: int, secret: str) -> Hit | None:
-    if signals is None:
-        return None
+def _graded(signals: tuple[str, ...], start: int, secret: str) -> Hit:
     if secret in KNOWN_PUBLIC_KEYS:
         label = KNOWN_PUBLIC_KEYS[secret]
         return Hit(start=start, secret=secret, confidence=Confidence.LOW, signals=(label,),
@@ -132,12 +165,13 @@ def _graded(signals: tuple[str, ...] | None, start: int, secret: str) -> Hit | N
     return Hit(start=start, secret=secret, confidence=_score(signals), signals=signals)
 
 
-def _left_context(text: str, start: int) -> str:
-    """The line up to the key; the previous line too when this one holds only the literal."""
-    line_start = text.rfind("\n", 0, start) + 1
+def _left_context(text: str, start: int, low: int) -> str:
+    """The line up to the key; the previous line too when this one holds only the literal.
+    Nothing before `low` is read: there, the text is taken to start."""
+    line_start = text.rfind("\n", low, start) + 1 or low
     left = text[max(line_start, start - 200) : start]
-    if line_start > 0 and not _ALNUM.search(left):
-        previous_start = text.rfind("\n", 0, line_start - 1) + 1
+    if line_start > low and not _ALNUM.search(left):
+        previous_start = text.rfind("\n", low, line_start - 1) + 1 or low
         left = text[max(previous_start, line_start - 200) : line_start - 1] + " " + left
     return left
 
@@ -157,9 +191,10 @@ def _assigned_name(field: str) -> str | None:
     return None
 
 
-def _record_name(text: str, start: int) -> str | None:
-    """For `value: <key>` in a name/value record, the record's name from just above."""
-    names = _RECORD_NAME.findall(text, max(0, start - 300), start)
+def _record_name(text: str, low: int, start: int) -> str | None:
+    """For `value: <key>` in a name/value record, the record's name from just above (within
+    300 characters, and not before `low`)."""
+    names = _RECORD_NAME.findall(text, max(low, start - 300), start)
     return names[-1] if names else None
 
 

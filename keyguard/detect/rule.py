@@ -23,7 +23,8 @@ class Hit:
     label: str | None = None
 
 
-Finder = Callable[[str, str], Iterator[Hit]]  # (text, path) -> hits
+# (text, path, at_least) -> hits; a finder may leave out hits graded below at_least, or not
+Finder = Callable[[str, str, Confidence], Iterator[Hit]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
