@@ -1,10 +1,11 @@
-"""Files detected on all cores: the walk and the findings stay in this process, detection runs
-in forked workers, answers come back in walk order.
+"""Files scanned on all cores: the walk stays in this process, reading, detection and judging
+run in forked workers, outcomes come back in walk order.
 
-A large text file is cut into parts of whole lines, each sent with the margin of context the
-rules read on either side (as keyguard.detect.fast does around interesting places), so its
-parts give the candidates the whole file gives, and one big file does not keep one core busy
-while the other waits. A small scan never forks.
+A worker reads the files it is given itself: their bytes never cross a pipe. A large text file
+is read here and cut into parts of whole lines, each sent with the margin of context the rules
+read on either side (as keyguard.detect.fast does around interesting places), so its parts give
+the candidates the whole file gives, and one big file does not keep one core busy while the
+other waits. A small scan never forks.
 """
 
 from __future__ import annotations
@@ -19,11 +20,10 @@ from typing import Any
 
 from keyguard.blobscan import ignore_interrupts
 from keyguard.detect.fast import detect_prefiltered, margin_bytes, prefilter_fits
-from keyguard.model import Blob, Candidate, ScanError, Skipped
-from keyguard.scan import FAST_PATH_MIN, Policy, candidates_in, reported
+from keyguard.model import Blob, Candidate, Unread
+from keyguard.scan import FAST_PATH_MIN, Item, Outcome, Policy, candidates_in, findings_at, judged, reported
 
-Item = Blob | Skipped | ScanError
-PARALLEL_FROM = 2 << 20  # bytes read before workers are forked: small scans stay in one process
+PARALLEL_FROM = 2 << 20  # bytes found before workers are forked: small scans stay in one process
 PART = 1 << 20  # a text file larger than this is cut into parts of about this size
 TASK = 256 << 10  # whole files go to a worker together up to this many bytes
 IN_FLIGHT = 64 << 20  # bytes sent to workers and not answered yet: memory stays bounded
@@ -41,7 +41,7 @@ class Part:
     keep_to: int
 
 
-Work = Blob | Part
+Work = Unread | Blob | Part  # a file a worker reads and judges; the candidates of a text or part
 
 
 @dataclass(slots=True)
@@ -51,29 +51,32 @@ class _Task:
     answer: Any = None  # the pool's AsyncResult once sent
 
 
-def detected_in_parallel(items: Iterable[Item], policy: Policy,
-                         jobs: int) -> Iterator[tuple[Item, list[Candidate]]]:
-    """Each item with its candidates (none for skips and errors), in the order given."""
-    read = 0
+def judged_in_parallel(items: Iterable[Item], policy: Policy, jobs: int) -> Iterator[Outcome]:
+    """The outcome of each item, in the order given."""
     items = iter(items)
+    held: list[Item] = []
+    found = 0
     for item in items:
-        read += len(item.data or b"") if isinstance(item, Blob) else 0
-        if read >= PARALLEL_FROM:
+        held.append(item)
+        found += _size(item) if isinstance(item, (Unread, Blob)) else 0
+        if found >= PARALLEL_FROM:
             break
-        yield item, candidates_in(item, policy) if isinstance(item, Blob) else []
     else:
+        yield from (judged(item, policy) for item in held)
         return
     _JOB["policy"] = policy  # inherited by the forked workers: custom rules need no pickling
     with multiprocessing.get_context("fork").Pool(jobs, initializer=ignore_interrupts) as pool:
-        yield from _in_pool(chain([item], items), pool)
+        yield from _in_pool(chain(held, items), policy, pool)
 
 
-def _in_pool(items: Iterator[Item], pool: Any) -> Iterator[tuple[Item, list[Candidate]]]:
+def _in_pool(items: Iterator[Item], policy: Policy, pool: Any) -> Iterator[Outcome]:
     pending: deque[tuple[Item, list[tuple[_Task, int]]]] = deque()
     task, in_flight = _Task(), 0
-    for item in items:
+    for found in items:
+        # a large file is read here, to be cut into parts (or sent whole if it is not one text)
+        item = found.read() if isinstance(found, Unread) and found.size > PART else found
         places = []
-        for work in _works(item, _JOB["policy"]) if isinstance(item, Blob) else ():
+        for work in _works(item, policy):
             if task.size >= TASK or isinstance(work, Part):
                 _send(task, pool)
                 task = _Task()
@@ -85,15 +88,32 @@ def _in_pool(items: Iterator[Item], pool: Any) -> Iterator[tuple[Item, list[Cand
         while pending and (in_flight > IN_FLIGHT or _answered(pending[0][1])):
             done, places = pending.popleft()
             in_flight -= sum(_size(t.works[i]) for t, i in places)
-            yield done, _gathered(places, pool)
+            yield _outcome(done, places, policy, pool)
     _send(task, pool)
     while pending:
         done, places = pending.popleft()
-        yield done, _gathered(places, pool)
+        yield _outcome(done, places, policy, pool)
 
 
-def _works(blob: Blob, policy: Policy) -> list[Work]:
-    """The blob whole, or its parts when it is a large UTF-8 text and every rule is built in."""
+def _outcome(item: Item, places: list[tuple[_Task, int]], policy: Policy, pool: Any) -> Outcome:
+    if isinstance(item, Unread):  # read and judged by the worker
+        [(task, index)] = places
+        _send(task, pool)
+        outcome: Outcome = task.answer.get()[index]
+        return outcome
+    if isinstance(item, Blob):
+        return (None, *findings_at(item.path, item.text, _gathered(places, pool), policy))
+    return item, [], []
+
+
+def _works(item: Item, policy: Policy) -> list[Work]:
+    """A file to read; a blob whole, or its parts when it is a large UTF-8 text and every rule
+    is built in; nothing for a skip or an error."""
+    if isinstance(item, Unread):
+        return [item]
+    if not isinstance(item, Blob):
+        return []
+    blob = item
     data = blob.data
     if data is None or len(data) <= PART or blob.only_lines is not None or not prefilter_fits(
             data, policy.config.rules):
@@ -116,6 +136,8 @@ def _works(blob: Blob, policy: Policy) -> list[Work]:
 
 
 def _size(work: Work) -> int:
+    if isinstance(work, Unread):
+        return work.size
     return len(work.data) if work.data is not None else len(work.text)
 
 
@@ -139,9 +161,10 @@ def _gathered(places: list[tuple[_Task, int]], pool: Any) -> list[Candidate]:
 _JOB: dict[str, Policy] = {}
 
 
-def _detect_task(works: list[Work]) -> list[list[Candidate]]:
+def _detect_task(works: list[Work]) -> list[Outcome | list[Candidate]]:
     policy = _JOB["policy"]
-    return [candidates_in(w, policy) if isinstance(w, Blob) else _part_candidates(w, policy)
+    return [judged(w, policy) if isinstance(w, Unread) else
+            candidates_in(w, policy) if isinstance(w, Blob) else _part_candidates(w, policy)
             for w in works]
 
 

@@ -33,6 +33,20 @@ class Blob:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Unread:
+    """A file the walk found, read where it is scanned: on a worker, in a parallel scan."""
+
+    path: str
+    size: int  # as the walk saw it: for sharing the work out
+    limit: int  # the size cap
+
+    def read(self) -> Blob | Skipped | ScanError:
+        from keyguard.sources.files import read_file
+
+        return read_file(self.path, self.limit)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Candidate:
     """A secret the detector found in one blob, before policy (thresholds, allowlists)."""
 

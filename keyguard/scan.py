@@ -19,6 +19,7 @@ from keyguard.model import (
     ScanResult,
     Skipped,
     Suppressed,
+    Unread,
     excerpt_of,
 )
 
@@ -33,31 +34,45 @@ class Policy:
     baseline: Baseline = field(default_factory=dict)
 
 
-def scan_items(items: Iterable[Blob | Skipped | ScanError], policy: Policy, jobs: int = 1) -> ScanResult:
-    """Items in order; with jobs > 1, a large scan is detected on that many processes."""
-    if jobs > 1:
-        from keyguard.filescan import detected_in_parallel
+Item = Blob | Skipped | ScanError | Unread
+# What scanning an item came to: None when it was scanned (Skipped or ScanError when not), and
+# its findings, kept and suppressed.
+Outcome = tuple[Skipped | ScanError | None, list[Finding], list[Suppressed]]
 
-        detected = detected_in_parallel(items, policy, jobs)
+
+def scan_items(items: Iterable[Item], policy: Policy, jobs: int = 1) -> ScanResult:
+    """Items in order; with jobs > 1, a large scan is read and detected on that many processes."""
+    if jobs > 1:
+        from keyguard.filescan import judged_in_parallel
+
+        outcomes = judged_in_parallel(items, policy, jobs)
     else:
-        detected = ((item, candidates_in(item, policy) if isinstance(item, Blob) else []) for item in items)
+        outcomes = (judged(item, policy) for item in items)
     findings: list[Finding] = []
     suppressed: list[Suppressed] = []
     skipped: list[Skipped] = []
     errors: list[ScanError] = []
     scanned = 0
-    for item, candidates in detected:
-        if isinstance(item, Skipped):
-            skipped.append(item)
-        elif isinstance(item, ScanError):
-            errors.append(item)
+    for unscanned, kept, dropped in outcomes:
+        if isinstance(unscanned, Skipped):
+            skipped.append(unscanned)
+        elif isinstance(unscanned, ScanError):
+            errors.append(unscanned)
         else:
             scanned += 1
-            kept, dropped = findings_at(item.path, item.text, candidates, policy)
             findings.extend(kept)
             suppressed.extend(dropped)
     return ScanResult(findings=tuple(findings), scanned=scanned, skipped=tuple(skipped),
                       errors=tuple(errors), suppressed=tuple(suppressed))
+
+
+def judged(item: Item, policy: Policy) -> Outcome:
+    """A file read if it was not, detected, its candidates judged by the policy."""
+    if isinstance(item, Unread):
+        item = item.read()
+    if isinstance(item, Blob):
+        return (None, *findings_at(item.path, item.text, candidates_in(item, policy), policy))
+    return item, [], []
 
 
 def candidates_in(blob: Blob, policy: Policy) -> list[Candidate]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from keyguard.model import Blob, ScanError
+from keyguard.model import ScanError, Unread
 from keyguard.sources.files import WalkOptions, read_paths
 from tests.conftest import Repo, Run, fake_key
 
@@ -105,10 +105,14 @@ def test_file_vanishing_mid_scan(tmp_path: Path) -> None:
         (tmp_path / name).write_text("text\n")
     items = read_paths([str(tmp_path)], WalkOptions(max_file_size=1 << 20))
     first = next(items)
-    assert isinstance(first, Blob) and first.path.endswith("a.txt")
+    assert isinstance(first, Unread) and first.path.endswith("a.txt")
     (tmp_path / "b.txt").unlink()
     [second] = list(items)
     assert isinstance(second, ScanError) and second.message == "no such file or directory"
+    # found by the walk, gone when read (by a worker, in a parallel scan)
+    (tmp_path / "a.txt").unlink()
+    gone = first.read()
+    assert isinstance(gone, ScanError) and gone.message == "no such file or directory"
 
 
 def test_internal_error_is_exit_5_with_a_request_to_report(

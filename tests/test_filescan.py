@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -60,8 +61,10 @@ def test_parts_on_workers_find_what_one_process_finds(tmp_path: Path, small_part
     (tmp_path / "big.txt").write_text(big_text(3000) + f"\nlast_key = {fake_key('last')}")
     (tmp_path / "bom.txt").write_bytes(b"\xef\xbb\xbf" + big_text(400).encode())
     (tmp_path / "utf16.txt").write_text(big_text(300), encoding="utf-16")
+    os.mkfifo(tmp_path / "fifo")  # found by the walk, skipped by the worker that reads it
     one = scanned(tmp_path, 1)
     assert len(one[0]) > 100 and any(f[1] == "big.txt" and f[2] == fake_key("last") for f in one[0])
+    assert one[2] == [str(tmp_path / "fifo")]
     assert scanned(tmp_path, 2) == one
 
 

@@ -23,8 +23,8 @@ from keyguard.cli.common import (
 from keyguard.cli.options import report_options
 from keyguard.cli.staged import run_staged
 from keyguard.errors import UsageError
-from keyguard.model import Blob, ScanError, ScanResult, Skipped
-from keyguard.scan import scan_items
+from keyguard.model import ScanResult
+from keyguard.scan import Item, scan_items
 
 if TYPE_CHECKING:
     from keyguard.history import Progress
@@ -64,7 +64,7 @@ def scan(paths: tuple[str, ...], stdin_name: str, max_file_size: str | None,
 
 
 def _items(paths: tuple[str, ...], stdin_name: str,
-           walk: WalkOptions) -> Iterator[Blob | Skipped | ScanError]:
+           walk: WalkOptions) -> Iterator[Item]:
     from keyguard.sources.files import read_paths, read_stream
 
     files = [p for p in paths if p != "-"]

@@ -12,11 +12,11 @@ from typing import BinaryIO
 import pathspec
 
 from keyguard.errors import UsageError
-from keyguard.model import Blob, ScanError, Skipped
+from keyguard.model import Blob, ScanError, Skipped, Unread
 from keyguard.sources.text import decode_text
 from keyguard.worktree import repository_root
 
-Item = Blob | Skipped | ScanError
+Item = Blob | Skipped | ScanError | Unread
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -27,7 +27,8 @@ class WalkOptions:
 
 
 def read_paths(paths: Sequence[str], options: WalkOptions) -> Iterator[Item]:
-    """Each named file, and every file under each named directory, as blobs or reasons not."""
+    """Each named file, and every file under each named directory, as files to read or reasons
+    not to."""
     for path in paths:
         try:
             os.lstat(path)
@@ -37,7 +38,7 @@ def read_paths(paths: Sequence[str], options: WalkOptions) -> Iterator[Item]:
         yield from _read_named(os.path.normpath(path), options)
 
 
-def read_stream(stream: BinaryIO, name: str, max_size: int) -> Item:
+def read_stream(stream: BinaryIO, name: str, max_size: int) -> Blob | Skipped:
     data = stream.read(max_size + 1)
     if len(data) > max_size:
         return Skipped.over_size_cap(name, max_size)
@@ -48,15 +49,15 @@ def read_stream(stream: BinaryIO, name: str, max_size: int) -> Item:
 def _read_named(path: str, options: WalkOptions) -> Iterator[Item]:
     """A path the user named: followed even if it is a symlink, scanned even if ignored."""
     try:
-        mode = os.stat(path).st_mode
+        info = os.stat(path)
     except OSError as e:
         yield ScanError(path=path, message=_describe(e))
         return
-    if stat.S_ISDIR(mode):
+    if stat.S_ISDIR(info.st_mode):
         root = repository_root(path) if options.use_gitignore else None
         yield from _walk(path, options, _Ignores.for_directory(root, path))
     else:
-        yield _read_file(path, options.max_file_size)
+        yield Unread(path=path, size=info.st_size, limit=options.max_file_size)
 
 
 def _walk(top: str, options: WalkOptions, ignores: _Ignores) -> Iterator[Item]:
@@ -100,7 +101,11 @@ def _visit(entry: os.DirEntry[str], top: str, options: WalkOptions, ignores: _Ig
         visited.add(identity)
         stack.append((path, ignores))
         return None
-    return _read_file(path, options.max_file_size)
+    try:
+        size = entry.stat(follow_symlinks=options.follow_symlinks).st_size
+    except OSError as e:
+        return ScanError(path=path, message=_describe(e))
+    return Unread(path=path, size=size, limit=options.max_file_size)
 
 
 def _unfollowed_link(path: str, top: str, options: WalkOptions) -> str | None:
@@ -115,7 +120,7 @@ def _unfollowed_link(path: str, top: str, options: WalkOptions) -> str | None:
     return None
 
 
-def _read_file(path: str, max_size: int) -> Item:
+def read_file(path: str, max_size: int) -> Blob | Skipped | ScanError:
     try:
         with open(path, "rb", opener=_open_nonblocking) as handle:
             info = os.fstat(handle.fileno())
