@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import itertools
 import os
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from keyguard.config import load_config
 from keyguard.detect import detect, hexkey
 from keyguard.detect import values as values_module
 from keyguard.detect.decode import decode_base64, variants
-from keyguard.detect.fast import could_match, line_windows
+from keyguard.detect.fast import could_match, interesting_spans, interesting_windows, line_windows
 from keyguard.detect.values import is_repetitive
 from keyguard.errors import KeyguardError
 from keyguard.model import Blob
@@ -231,6 +232,22 @@ def test_line_windows_are_the_merged_lines_around_each_span(lines: list[str], dr
         else:
             expected.append([low, high])
     assert line_windows(data, spans, margin) == [tuple(w) for w in expected]
+
+
+@fuzz
+@given(parts=st.lists(st.sampled_from(["\n", " ", "x", "%2F", "X-API-KEY", "f" * 31, "0a" * 16, "Zm9v" * 11,
+                                       "é", "a_b-c+d/"]), max_size=200),
+       margin=st.sampled_from([16, 40, 64, 1024]))
+@example(parts=["%2F", " ", "Zm9v" * 11, "\n", "x " * 20], margin=16)  # a later token crosses the chunk
+def test_interesting_windows_cover_every_span_with_its_margin(parts: list[str], margin: int) -> None:
+    # Windows are found a chunk at a time: they must still hold every place the prefilter
+    # finds, with its margin (cut at the text's ends), inside one window.
+    data = "".join(parts).encode()
+    windows = interesting_windows(data, margin)
+    assert windows == sorted(windows) and all(a[1] < b[0] for a, b in itertools.pairwise(windows))
+    for start, end in interesting_spans(data):
+        low, high = max(0, start - margin), min(len(data), end + margin)
+        assert any(w_low <= low and high <= w_high for w_low, w_high in windows), (start, end, windows)
 
 
 @settings(max_examples=300, deadline=None)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import functools
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
@@ -60,7 +61,7 @@ def detect_prefiltered(data: bytes, path: str, rules: Sequence[Rule] = RULES, fi
                        at_least: Confidence = Confidence.LOW) -> list[Candidate]:
     """Detection in UTF-8 text where the prefilter fits, run only around interesting places;
     the text starts at line `first_line`."""
-    windows = line_windows(data, interesting_spans(data), margin_bytes(data))
+    windows = interesting_windows(data, margin_bytes(data))
     return list(detect_windows(data, path, windows, rules, first_line, at_least))
 
 
@@ -77,6 +78,30 @@ def could_match(data: bytes, start: int = 0, end: int | None = None) -> bool:
 def interesting_spans(data: bytes) -> list[tuple[int, int]]:
     """Byte spans of UTF-8 text where a built-in rule could fire."""
     return list(re2_spans(_compiled(), data))
+
+
+def interesting_windows(data: bytes, margin: int = MARGIN) -> list[tuple[int, int]]:
+    """Whole-line byte ranges of UTF-8 text that cover every place a built-in rule could fire,
+    with `margin` bytes around it: line_windows(data, interesting_spans(data), margin) or wider.
+    Looked for a chunk of `margin` bytes at a time: the first place in a chunk stands for all
+    that start there, so dense text (a log of request ids) costs a search per chunk, not one
+    per id."""
+    windows: list[tuple[int, int]] = []
+    compiled = _compiled()
+    pos = 0
+    while pos < len(data) and (span := next(re2_spans(compiled, data, pos), None)) is not None:
+        start = span[0]
+        # A place that starts in this chunk and crosses its end goes on in token characters
+        # (hex, base64, a header name, an escape's two digits), and so does every place that
+        # starts in the run of them at the chunk's end: they all end where that run ends.
+        run = _TOKEN_CHARACTERS.match(data, (start // margin + 1) * margin)
+        run_end = run.end() if run else len(data)  # always a match, maybe empty
+        _add_window(data, windows, start - margin, run_end + margin)
+        pos = run_end
+    return windows
+
+
+_TOKEN_CHARACTERS = re.compile(rb"[A-Za-z0-9+/_-]*")
 
 
 def line_windows(data: bytes, spans: Iterable[tuple[int, int]],
