@@ -15,8 +15,6 @@ import codecs
 import contextlib
 import gc
 import multiprocessing
-import os
-import signal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import accumulate, compress, groupby
@@ -36,6 +34,7 @@ from keyguard.model import Candidate, Finding, Skipped, Suppressed
 from keyguard.scan import Policy, findings_at
 from keyguard.sources.history import Appearance
 from keyguard.sources.text import UTF16_BOMS, decode_text, is_binary
+from keyguard.workers import ignore_interrupts
 
 MARGIN_ASCII = 700  # bytes around a change: rules read at most ~620 characters around a key
 _SMALL_CHANGE = 32 << 10  # a changed middle up to this size is examined whole: cheaper than its line diff
@@ -207,12 +206,6 @@ def _lead(group: Group, start: int) -> str | None:
 
 
 _WORKER: dict[str, Any] = {}  # in each worker: the job (policy, size cap, cwd) and its git reader
-
-
-def ignore_interrupts() -> None:
-    """In a worker: Ctrl-C reaches the whole process group, and only the main process reports
-    it (exit 130, one line); the workers are ended with the pool."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _start_worker() -> None:
@@ -419,8 +412,3 @@ def _line_spans(lines: list[bytes], wanted: set[bytes]) -> list[tuple[int, int]]
     lengths = list(accumulate(map(len, lines)))  # line i ends at lengths[i] + i (its newlines)
     picked = compress(range(len(lines)), map(wanted.__contains__, lines))
     return [(lengths[i] + i - len(lines[i]), lengths[i] + i) for i in picked]
-
-
-def default_jobs() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-

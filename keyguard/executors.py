@@ -12,8 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from keyguard.audit import AuditSettings, RepositoryFailed, Sighting, audit_one
-from keyguard.blobscan import ignore_interrupts
 from keyguard.errors import InputError, UsageError
+from keyguard.workers import ignore_interrupts
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

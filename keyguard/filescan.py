@@ -11,17 +11,16 @@ other waits. A small scan never forks.
 from __future__ import annotations
 
 import codecs
-import multiprocessing
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from itertools import chain
 from typing import Any
 
-from keyguard.blobscan import ignore_interrupts
 from keyguard.detect.fast import detect_prefiltered, margin_bytes, prefilter_fits
 from keyguard.model import Blob, Candidate, Unread
 from keyguard.scan import FAST_PATH_MIN, Item, Outcome, Policy, candidates_in, findings_at, judged, reported
+from keyguard.workers import ignore_interrupts
 
 PARALLEL_FROM = 2 << 20  # bytes found before workers are forked: small scans stay in one process
 PART = 1 << 20  # a text file larger than this is cut into parts of about this size
@@ -64,6 +63,8 @@ def judged_in_parallel(items: Iterable[Item], policy: Policy, jobs: int) -> Iter
     else:
         yield from (judged(item, policy) for item in held)
         return
+    import multiprocessing  # a small scan never loads it
+
     _JOB["policy"] = policy  # inherited by the forked workers: custom rules need no pickling
     with multiprocessing.get_context("fork").Pool(jobs, initializer=ignore_interrupts) as pool:
         yield from _in_pool(chain(held, items), policy, pool)

@@ -145,7 +145,9 @@ def test_interrupted_workers_are_quiet(repo: Repo, command: str) -> None:
     """Ctrl-C reaches the whole foreground process group, workers included: history's, an
     audit's (one worker per repository), a large scan's. Only the main process speaks: exit
     130, one line."""
-    repo.write("logs/access.log", "".join(f"GET /x request_id={fake_key(f'r{n}')}\n" for n in range(150_000)))
+    log = "".join(f"GET /x request_id={fake_key(f'r{n}')}\n" for n in range(150_000))
+    for name in ["access.log"] + (["old-1.log", "old-2.log", "old-3.log"] if command == "scan" else []):
+        repo.write(f"logs/{name}", log)  # a working tree is scanned faster than history
     for n in range(300):  # enough file versions for two workers' worth of tasks
         repo.write(f"src/m{n}.py", f"VALUE = {n}\n")
     repo.stage()

@@ -46,8 +46,8 @@ def audit(repositories: tuple[str, ...], repos_file: str | None, include_unreach
     """Audit whole histories: one entry per distinct key across REPOSITORIES, with every place
     it has been, whether it is still at HEAD, client-side and shared-key flags, and a rotation
     checklist. HTML, JSON or text."""
-    from keyguard.blobscan import default_jobs
     from keyguard.executors import run_dask, run_local
+    from keyguard.workers import default_jobs
 
     locations = list(repositories) + _read_repos_file(repos_file)
     if not locations:

@@ -51,8 +51,8 @@ def scan(paths: tuple[str, ...], stdin_name: str, max_file_size: str | None,
     Inside a git work tree, files that .gitignore excludes are skipped unless named, and paths
     are reported from the repository root.
     """
-    from keyguard.blobscan import default_jobs
     from keyguard.sources.files import WalkOptions
+    from keyguard.workers import default_jobs
 
     started = time.perf_counter()
     policy = load_policy(report)
@@ -109,8 +109,8 @@ def history(revisions: tuple[str, ...], since: str | None, until: str | None,
 
 def _history(revisions: list[str], filters: list[str], max_file_size: str | None,
              report: dict[str, Any], progress: Progress | None = None, jobs: int | None = None) -> int:
-    from keyguard.blobscan import default_jobs
     from keyguard.history import scan_history
+    from keyguard.workers import default_jobs
 
     started = time.perf_counter()
     root = git.toplevel()

@@ -7,14 +7,15 @@ import os
 import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO
-
-import pathspec
+from typing import TYPE_CHECKING, BinaryIO
 
 from keyguard.errors import UsageError
 from keyguard.model import Blob, ScanError, Skipped, Unread
 from keyguard.sources.text import decode_text
 from keyguard.worktree import repository_root
+
+if TYPE_CHECKING:
+    import pathspec
 
 Item = Blob | Skipped | ScanError | Unread
 
@@ -184,9 +185,14 @@ class _Ignores:
     def _with(self, base: str, ignore_file: str) -> _Ignores:
         try:
             with open(ignore_file, encoding="utf-8", errors="replace") as handle:
-                spec = pathspec.GitIgnoreSpec.from_lines(handle.read().splitlines())
+                lines = handle.read().splitlines()
         except OSError:
             return self
+        if all(not line.strip() or line.startswith("#") for line in lines):
+            return self  # comments only, as in a new repository's .git/info/exclude
+        import pathspec  # only walks that meet patterns load it
+
+        spec = pathspec.GitIgnoreSpec.from_lines(lines)
         return _Ignores(self.root, (*self.specs, (base, spec)))
 
     def ignored(self, path: str, is_dir: bool) -> bool:
