@@ -108,13 +108,14 @@ def _outcome(item: Item, places: list[tuple[_Task, int]], policy: Policy, pool: 
 
 
 def _works(item: Item, policy: Policy) -> list[Work]:
-    """A file to read; a blob whole, or its parts when it is a large UTF-8 text and every rule
-    is built in; nothing for a skip or an error."""
+    """A file to read (by the worker), a blob's works, nothing for a skip or an error."""
     if isinstance(item, Unread):
         return [item]
-    if not isinstance(item, Blob):
-        return []
-    blob = item
+    return _blob_works(item, policy) if isinstance(item, Blob) else []
+
+
+def _blob_works(blob: Blob, policy: Policy) -> list[Work]:
+    """The blob whole, or its parts when it is a large UTF-8 text and every rule is built in."""
     data = blob.data
     if data is None or len(data) <= PART or blob.only_lines is not None or not prefilter_fits(
             data, policy.config.rules):
