@@ -24,7 +24,7 @@ from keyguard.workers import ignore_interrupts
 
 PARALLEL_FROM = 2 << 20  # bytes found before workers are forked: small scans stay in one process
 PART = 1 << 20  # a text file larger than this is cut into parts of about this size
-TASK = 256 << 10  # whole files go to a worker together up to this many bytes
+TASK = 1 << 20  # whole files go to a worker together up to this many bytes (fewer answers)
 IN_FLIGHT = 64 << 20  # bytes sent to workers and not answered yet: memory stays bounded
 
 
