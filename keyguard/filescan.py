@@ -2,10 +2,10 @@
 run in forked workers, outcomes come back in walk order.
 
 A worker reads the files it is given itself: their bytes never cross a pipe. A large text file
-is read here and cut into parts of whole lines, each sent with the margin of context the rules
-read on either side (as keyguard.detect.fast does around interesting places), so its parts give
-the candidates the whole file gives, and one big file does not keep one core busy while the
-other waits. A small scan never forks.
+is scanned in slices of about 1 MiB of lines, each read by its worker with the margin of context
+the rules read on either side (as keyguard.detect.fast does around interesting places), so its
+slices give the findings the whole file gives, and one big file does not keep one core busy
+while the other waits. A small scan never forks.
 """
 
 from __future__ import annotations
@@ -17,30 +17,32 @@ from dataclasses import dataclass, field, replace
 from itertools import chain
 from typing import Any
 
-from keyguard.detect.fast import detect_prefiltered, margin_bytes, prefilter_fits
-from keyguard.model import Blob, Candidate, Unread
-from keyguard.scan import FAST_PATH_MIN, Item, Outcome, Policy, candidates_in, findings_at, judged, reported
+from keyguard.detect.fast import MARGIN, detect_prefiltered, only_built_in
+from keyguard.model import Blob, Finding, ScanError, Skipped, Suppressed, Unread
+from keyguard.scan import FAST_PATH_MIN, Item, Outcome, Policy, findings_at, judged, reported
+from keyguard.sources.files import Region, read_region
 from keyguard.workers import ignore_interrupts
 
 PARALLEL_FROM = 2 << 20  # bytes found before workers are forked: small scans stay in one process
-PART = 1 << 20  # a text file larger than this is cut into parts of about this size
+PART = 1 << 20  # a text file larger than this is scanned in slices of about this size
 TASK = 1 << 20  # whole files go to a worker together up to this many bytes (fewer answers)
 IN_FLIGHT = 64 << 20  # bytes sent to workers and not answered yet: memory stays bounded
 
 
 @dataclass(frozen=True, slots=True)
-class Part:
-    """Lines of a large file: `data` starts at line `first_line`; candidates on lines
-    [keep_from, keep_to) count, the lines around them are context."""
+class Slice:
+    """Slice `index` of `count` of a large file: the lines that start in its bytes
+    [index * PART, (index + 1) * PART), the last slice's to the end of the file."""
 
-    path: str
-    data: bytes
-    first_line: int
-    keep_from: int
-    keep_to: int
+    file: Unread
+    index: int
+    count: int
 
 
-Work = Unread | Blob | Part  # a file a worker reads and judges; the candidates of a text or part
+Work = Unread | Blob | Slice  # files and standard input judged whole; slices of large files
+# A slice's answer: its outcome with lines counted from its first line, how many lines it
+# holds, and the size and time of the file it read (every slice must have read the same file).
+SliceAnswer = tuple[Outcome, int, tuple[int, int] | None]
 
 
 @dataclass(slots=True)
@@ -73,12 +75,10 @@ def judged_in_parallel(items: Iterable[Item], policy: Policy, jobs: int) -> Iter
 def _in_pool(items: Iterator[Item], policy: Policy, pool: Any) -> Iterator[Outcome]:
     pending: deque[tuple[Item, list[tuple[_Task, int]]]] = deque()
     task, in_flight = _Task(), 0
-    for found in items:
-        # a large file is read here, to be cut into parts (or sent whole if it is not one text)
-        item = found.read() if isinstance(found, Unread) and found.size > PART else found
+    for item in items:
         places = []
         for work in _works(item, policy):
-            if task.size >= TASK or isinstance(work, Part):
+            if task.size >= TASK or isinstance(work, Slice):
                 _send(task, pool)
                 task = _Task()
             places.append((task, len(task.works)))
@@ -89,55 +89,27 @@ def _in_pool(items: Iterator[Item], policy: Policy, pool: Any) -> Iterator[Outco
         while pending and (in_flight > IN_FLIGHT or _answered(pending[0][1])):
             done, places = pending.popleft()
             in_flight -= sum(_size(t.works[i]) for t, i in places)
-            yield _outcome(done, places, policy, pool)
+            yield _outcome(done, places, pool)
     _send(task, pool)
     while pending:
         done, places = pending.popleft()
-        yield _outcome(done, places, policy, pool)
-
-
-def _outcome(item: Item, places: list[tuple[_Task, int]], policy: Policy, pool: Any) -> Outcome:
-    if isinstance(item, Unread):  # read and judged by the worker
-        [(task, index)] = places
-        _send(task, pool)
-        outcome: Outcome = task.answer.get()[index]
-        return outcome
-    if isinstance(item, Blob):
-        return (None, *findings_at(item.path, item.text, _gathered(places, pool), policy))
-    return item, [], []
+        yield _outcome(done, places, pool)
 
 
 def _works(item: Item, policy: Policy) -> list[Work]:
-    """A file to read (by the worker), a blob's works, nothing for a skip or an error."""
-    if isinstance(item, Unread):
-        return [item]
-    return _blob_works(item, policy) if isinstance(item, Blob) else []
-
-
-def _blob_works(blob: Blob, policy: Policy) -> list[Work]:
-    """The blob whole, or its parts when it is a large UTF-8 text and every rule is built in."""
-    data = blob.data
-    if data is None or len(data) <= PART or blob.only_lines is not None or not prefilter_fits(
-            data, policy.config.rules):
-        # The fast path reads bytes: its text is not sent (half the bytes)
-        return [blob if data is None or len(data) < FAST_PATH_MIN else replace(blob, text="")]
-    data = data.removeprefix(codecs.BOM_UTF8)  # as detect_bytes does: columns count without it
-    margin = margin_bytes(data)
-    parts: list[Work] = []
-    start, line = 0, 1
-    while start < len(data):
-        end = data.find(b"\n", start + PART) + 1 or len(data)
-        low = data.rfind(b"\n", 0, max(0, start - margin)) + 1
-        high = data.find(b"\n", min(len(data), end + margin))
-        high = len(data) if high < 0 else high
-        last = line + data.count(b"\n", start, end)  # the line that starts at `end`
-        keep_to = last + 1 if end == len(data) else last  # the file's unended last line too
-        parts.append(Part(blob.path, data[low:high], line - data.count(b"\n", low, start), line, keep_to))
-        start, line = end, last
-    return parts
+    """A file whole, or in slices when it is large and every rule is built in (the prefilter
+    knows them); standard input whole; nothing for a skip or an error."""
+    if isinstance(item, Unread) and item.size > PART and only_built_in(policy.config.rules):
+        count = -(-item.size // PART)
+        return [Slice(item, index, count) for index in range(count)]
+    if isinstance(item, Blob) and item.data is not None and len(item.data) >= FAST_PATH_MIN:
+        return [replace(item, text="")]  # the fast path reads bytes: its text is not sent
+    return [item] if isinstance(item, (Unread, Blob)) else []
 
 
 def _size(work: Work) -> int:
+    if isinstance(work, Slice):
+        return min(PART, work.file.size - work.index * PART)
     if isinstance(work, Unread):
         return work.size
     return len(work.data) if work.data is not None else len(work.text)
@@ -145,32 +117,71 @@ def _size(work: Work) -> int:
 
 def _send(task: _Task, pool: Any) -> None:
     if task.works and task.answer is None:
-        task.answer = pool.apply_async(_detect_task, (task.works,))
+        task.answer = pool.apply_async(_work_task, (task.works,))
 
 
 def _answered(places: list[tuple[_Task, int]]) -> bool:
     return all(task.answer is not None and task.answer.ready() for task, _ in places)
 
 
-def _gathered(places: list[tuple[_Task, int]], pool: Any) -> list[Candidate]:
-    found: list[Candidate] = []
+def _outcome(item: Item, places: list[tuple[_Task, int]], pool: Any) -> Outcome:
+    if isinstance(item, (Skipped, ScanError)):
+        return item, [], []
+    answers = []
     for task, index in places:
         _send(task, pool)  # past IN_FLIGHT, the task being filled is needed now
-        found += task.answer.get()[index]
-    return found
+        answers.append(task.answer.get()[index])
+    if len(answers) == 1:
+        outcome: Outcome = answers[0]
+        return outcome
+    return _joined(item, answers)
+
+
+def _joined(item: Item, answers: list[SliceAnswer]) -> Outcome:
+    """A file's outcome from its slices', lines counted from the top of the file."""
+    unscanned = next((outcome[0] for outcome, _, _ in answers if outcome[0] is not None), None)
+    if unscanned is not None:
+        return unscanned, [], []
+    if len({version for _, _, version in answers if version is not None}) > 1:
+        return ScanError(path=item.path, message="changed while it was being scanned"), [], []
+    kept: list[Finding] = []
+    dropped: list[Suppressed] = []
+    above = 0
+    for (_, findings, suppressed), lines, _ in answers:
+        kept += [replace(f, line=f.line + above) for f in findings]
+        dropped += [replace(s, finding=replace(s.finding, line=s.finding.line + above)) for s in suppressed]
+        above += lines
+    return None, kept, dropped
 
 
 _JOB: dict[str, Policy] = {}
 
 
-def _detect_task(works: list[Work]) -> list[Outcome | list[Candidate]]:
+def _work_task(works: list[Work]) -> list[Outcome | SliceAnswer]:
     policy = _JOB["policy"]
-    return [judged(w, policy) if isinstance(w, Unread) else
-            candidates_in(w, policy) if isinstance(w, Blob) else _part_candidates(w, policy)
-            for w in works]
+    return [_slice_answer(w, policy) if isinstance(w, Slice) else judged(w, policy) for w in works]
 
 
-def _part_candidates(part: Part, policy: Policy) -> list[Candidate]:
-    found = detect_prefiltered(part.data, part.path, policy.config.rules, part.first_line,
-                               policy.report_at)
-    return reported([c for c in found if part.keep_from <= c.line < part.keep_to], None, policy)
+def _slice_answer(piece: Slice, policy: Policy) -> SliceAnswer:
+    file = piece.file
+    start = piece.index * PART
+    last = piece.index == piece.count - 1
+    # UTF-8 takes up to 4 bytes a character: the margin holds MARGIN characters whatever the text
+    region = read_region(file.path, file.limit, start, None if last else start + PART, 4 * MARGIN)
+    if region is None:  # binary, or UTF-16: judged whole, by the first slice
+        return (judged(file, policy) if piece.index == 0 else (None, [], [])), 0, None
+    if not isinstance(region, Region):
+        return (region, [], []), 0, None
+    data, base = region.data, region.low
+    if base == 0 and data.startswith(codecs.BOM_UTF8):  # as detect_bytes does: columns count without it
+        data, base = data[3:], 3
+    keep_from = data.count(b"\n", 0, max(0, region.keep_start - base)) + 1
+    lines = data.count(b"\n", max(0, region.keep_start - base), max(0, region.keep_end - base))
+    keep_to = keep_from + lines + (1 if last else 0)  # the file's unended last line too
+    found = detect_prefiltered(data, file.path, policy.config.rules, at_least=policy.report_at)
+    candidates = reported([c for c in found if keep_from <= c.line < keep_to], None, policy)
+    kept, dropped = findings_at(file.path, data.decode("utf-8", errors="replace"), candidates, policy)
+    up = keep_from - 1
+    return ((None, [replace(f, line=f.line - up) for f in kept],
+             [replace(s, finding=replace(s.finding, line=s.finding.line - up)) for s in dropped]),
+            lines, region.version)

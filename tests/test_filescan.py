@@ -14,8 +14,8 @@ import pytest
 
 from keyguard import filescan
 from keyguard.config import load_config
-from keyguard.model import Blob, Confidence
-from keyguard.scan import Policy, candidates_in, scan_items
+from keyguard.model import Confidence
+from keyguard.scan import Policy, scan_items
 from keyguard.sources.files import WalkOptions, read_paths
 from tests.conftest import Run, fake_key
 
@@ -88,19 +88,18 @@ def test_scan_command_on_two_processes(keyguard: Callable[..., Run], tmp_path: P
     assert len(found) > 1000 and json.loads(parallel.out)["findings"] == found
 
 
-def test_a_part_that_starts_at_a_key_has_its_record_name_far_above(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_slice_that_starts_at_a_key_has_its_record_name_far_above(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     key = fake_key("record")
     # `value:` just above the key: its record's name is read up to 300 characters back, here
     # 297 characters but 1,062 bytes, past a line that starts 1,039 bytes up.
     note = "\U0001F511" * 255
     text = ("filler\n" * 500 + f'{{"name": "imin_api_key",\n "n": "{note}",\n"value":\n' + key + "}\n"
             + "filler\n" * 500)
-    data = text.encode()
-    monkeypatch.setattr(filescan, "PART", data.index(key.encode()) - 1)  # the second part starts there
-    config = load_config(None, "/nonexistent", datetime.date(2026, 1, 1))
-    policy = Policy(config=config)
-    parts = filescan._works(Blob(path="f.json", text=text, data=data), policy)
-    assert parts[1].keep_from == text[: text.index(key)].count("\n") + 1
-    found = [c for part in parts for c in filescan._part_candidates(part, policy)]
-    assert found == candidates_in(Blob(path="f.json", text=text, data=data), policy)
-    assert [(c.secret, c.confidence) for c in found] == [(key, Confidence.HIGH)]
+    (tmp_path / "f.json").write_text(text)
+    monkeypatch.setattr(filescan, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(filescan, "PART", text.encode().index(key.encode()))  # the second slice starts there
+    one = scanned(tmp_path, 1)
+    line = text[: text.index(key)].count("\n") + 1
+    assert [(f[2], f[3], f[5]) for f in one[0]] == [(key, line, Confidence.HIGH)]
+    assert scanned(tmp_path, 2) == one

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from keyguard.errors import UsageError
 from keyguard.model import Blob, ScanError, Skipped, Unread
-from keyguard.sources.text import decode_text
+from keyguard.sources.text import UTF16_BOMS, decode_text, is_binary
 from keyguard.worktree import repository_root
 
 if TYPE_CHECKING:
@@ -134,6 +134,73 @@ def read_file(path: str, max_size: int) -> Blob | Skipped | ScanError:
         return ScanError(path=path, message=_describe(e))
     text = decode_text(data)
     return Skipped(path=path, reason="binary") if text is None else Blob(path=path, text=text, data=data)
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """Whole lines of a file: `data` is its bytes from `low`, and the lines that start in
+    [keep_start, keep_end) are the ones asked for; the lines around them are context."""
+
+    data: bytes
+    low: int
+    keep_start: int
+    keep_end: int
+    version: tuple[int, int]  # the file's size and modification time, as read
+
+
+def read_region(path: str, max_size: int, start: int, end: int | None,
+                margin: int) -> Region | Skipped | ScanError | None:
+    """The lines of a file that start in bytes [start, end) (end None: to the end of the file),
+    with at least `margin` bytes of whole lines on either side; None when the file is not
+    UTF-8 text without a BOM at byte 0 (UTF-16 with its BOM, binary: it must be read whole)."""
+    try:
+        with open(path, "rb", opener=_open_nonblocking) as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                return Skipped(path=path, reason="not a regular file")
+            if info.st_size > max_size:
+                return Skipped.over_size_cap(path, max_size)
+            fd, size = handle.fileno(), info.st_size
+            head = os.pread(fd, _SNIFF, 0)
+            if is_binary(head) or head.startswith(UTF16_BOMS):
+                return None
+            keep_start = 0 if start == 0 else _line_after(fd, start - 1, size)
+            keep_end = size if end is None or end >= size else _line_after(fd, end - 1, size)
+            low = _line_before(fd, max(0, keep_start - margin))
+            high = _line_after(fd, min(size, keep_end + margin), size)
+            data = os.pread(fd, high - low, low).removesuffix(b"\n")
+    except OSError as e:
+        return ScanError(path=path, message=_describe(e))
+    return Region(data, low, keep_start, keep_end, (size, info.st_mtime_ns))
+
+
+_SNIFF = 8192  # what is_binary reads
+_BLOCK = 64 << 10
+
+
+def _line_after(fd: int, pos: int, size: int) -> int:
+    """Where the first line starting after byte `pos` starts (just past a newline at `pos` or
+    later), or `size`."""
+    while pos < size:
+        block = os.pread(fd, _BLOCK, pos)
+        found = block.find(b"\n")
+        if found >= 0:
+            return pos + found + 1
+        if not block:
+            break
+        pos += len(block)
+    return size
+
+
+def _line_before(fd: int, pos: int) -> int:
+    """Where the line holding byte `pos` starts."""
+    while pos > 0:
+        low = max(0, pos - _BLOCK)
+        found = os.pread(fd, pos - low, low).rfind(b"\n")
+        if found >= 0:
+            return low + found + 1
+        pos = low
+    return 0
 
 
 def _open_nonblocking(path: str, flags: int) -> int:
