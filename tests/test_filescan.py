@@ -14,7 +14,7 @@ import pytest
 
 from keyguard import filescan
 from keyguard.config import load_config
-from keyguard.model import Confidence
+from keyguard.model import Confidence, ScanError, Unread
 from keyguard.scan import Policy, scan_items
 from keyguard.sources.files import WalkOptions, read_paths
 from tests.conftest import Run, fake_key
@@ -103,3 +103,13 @@ def test_a_slice_that_starts_at_a_key_has_its_record_name_far_above(
     line = text[: text.index(key)].count("\n") + 1
     assert [(f[2], f[3], f[5]) for f in one[0]] == [(key, line, Confidence.HIGH)]
     assert scanned(tmp_path, 2) == one
+
+
+def test_slices_of_two_versions_of_a_file_make_it_an_error() -> None:
+    # Each slice reports the size and time of the file it read: a file rewritten between two
+    # slices' reads would give findings of neither version.
+    file = Unread(path="big.log", size=3 << 20, limit=10 << 20)
+    same = filescan._joined(file, [((None, [], []), 10, (3 << 20, 1)), ((None, [], []), 5, (3 << 20, 1))])
+    assert same == (None, [], [])
+    changed = filescan._joined(file, [((None, [], []), 10, (3 << 20, 1)), ((None, [], []), 5, (3 << 20, 2))])
+    assert changed == (ScanError(path="big.log", message="changed while it was being scanned"), [], [])
