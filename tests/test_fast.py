@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from keyguard.custom_rules import parse_rule
@@ -13,8 +13,8 @@ from keyguard.detect import detect
 from keyguard.detect.decode import _BASE64_TOKEN, _PERCENT_ESCAPE
 from keyguard.detect.fast import detect_bytes
 from keyguard.detect.header import NAME
-from keyguard.detect.hexkey import HEX_RUN
-from keyguard.detect.rule import Pass
+from keyguard.detect.hexkey import HEX_RUN, hex_runs
+from keyguard.detect.rule import TOKEN_RUNS, Pass
 from keyguard.model import Blob, Confidence
 from keyguard.sources.text import decode_text
 from tests.test_properties import TOKENS, code_like
@@ -95,15 +95,17 @@ def fast_at(data: bytes, level: Confidence) -> list:
 
 @settings(max_examples=60, deadline=None)
 @given(parts=st.lists(st.sampled_from([*TOKENS, "a" * 50, "0" * 40, "Zz+/" * 30, "%2", "=", "_", " ",
-                                       "f00d" * 9]), min_size=1, max_size=60))
+                                       "f00d" * 9, "Zz+/" * 8]), min_size=1, max_size=60))
+@example(parts=[" ", "Zz+/" * 8, " ", "f00d" * 8, " "])  # runs of 32: one not hex, one hex
 def test_long_texts_use_re2_with_the_same_matches(parts: list[str]) -> None:
     # Hex keys and base64 tokens are looked for inside runs found once: padding and runs that
     # touch them must not change what is found.
     unit = "".join(parts).encode("ascii", "ignore").decode() or "x"
     text = unit * (Pass.LONG // len(unit) + 1)
-    for scan in (NAME, HEX_RUN, _BASE64_TOKEN, _PERCENT_ESCAPE):
-        for sample in (text, unit * (Pass.SHORT // len(unit) + 1)):  # long, and short with RE2 loaded
+    for sample in (text, unit * (Pass.SHORT // len(unit) + 1), unit):  # long, short with RE2 loaded
+        for scan in (NAME, TOKEN_RUNS, _BASE64_TOKEN, _PERCENT_ESCAPE):
             assert list(scan.spans(sample)) == [m.span() for m in scan.compiled.finditer(sample)]
+        assert list(hex_runs(sample)) == [m.span() for m in HEX_RUN.finditer(sample)]
 
 
 def test_asking_for_a_confidence_keeps_the_earlier_rules_grading() -> None:

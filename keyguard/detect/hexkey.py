@@ -7,12 +7,13 @@ import posixpath
 import re
 from collections.abc import Iterator
 
-from keyguard.detect.rule import TOKEN_RUNS, Hit, Pass
+from keyguard.detect.rule import TOKEN_RUNS, Hit
 from keyguard.detect.values import KNOWN_PUBLIC_KEYS, is_repetitive
 from keyguard.model import Confidence
 
 # Runs of 32 or more; the length check in code gives hex boundaries without look-around.
-HEX_RUN = Pass(r"[0-9A-Fa-f]{32,}", inside=TOKEN_RUNS)
+HEX_RUN = re.compile(r"[0-9A-Fa-f]{32,}")
+_ALL_HEX = re.compile(r"[0-9A-Fa-f]+")
 
 _KEY_WORDS = re.compile(r"(?i)key|token|secret|auth(?:[^o]|$)|credential|imin|passw|pwd")
 _CHECKSUM_WORDS = re.compile(
@@ -53,7 +54,7 @@ def find(text: str, path: str, at_least: Confidence = Confidence.LOW) -> Iterato
     ones are never built."""
     if is_checksum_file(path):
         return
-    for start, end in HEX_RUN.spans(text):
+    for start, end in hex_runs(text):
         # hex only: a digit somewhere unless all letters, a letter somewhere unless all digits
         if end - start != 32:
             continue
@@ -65,6 +66,19 @@ def find(text: str, path: str, at_least: Confidence = Confidence.LOW) -> Iterato
             continue
         if not is_repetitive(secret):
             yield _graded(signals, start, secret)
+
+
+def hex_runs(text: str) -> Iterator[tuple[int, int]]:
+    """The spans of HEX_RUN in the text, looked for only inside the token runs (hex characters
+    are token characters, so each hex run lies within one); a token run of 32, the length of a
+    key and of most runs, is a hex run when it is all hex."""
+    for start, end in TOKEN_RUNS.kept_spans(text):
+        if end - start == 32:
+            if _ALL_HEX.fullmatch(text, start, end):
+                yield start, end
+        else:
+            for match in HEX_RUN.finditer(text, start, end):
+                yield match.span()
 
 
 @functools.lru_cache(maxsize=1 << 12)  # asked for every version of a path in a history scan
