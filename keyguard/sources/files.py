@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from keyguard.errors import UsageError
 from keyguard.model import Blob, ScanError, Skipped, Unread
-from keyguard.sources.text import UTF16_BOMS, decode_text, is_binary
+from keyguard.sources.text import SNIFF, UTF16_BOMS, decode_text, is_binary
 from keyguard.worktree import repository_root
 
 if TYPE_CHECKING:
@@ -151,8 +151,8 @@ class Region:
 def read_region(path: str, max_size: int, start: int, end: int | None,
                 margin: int) -> Region | Skipped | ScanError | None:
     """The lines of a file that start in bytes [start, end) (end None: to the end of the file),
-    with at least `margin` bytes of whole lines on either side; None when the file is not
-    UTF-8 text without a BOM at byte 0 (UTF-16 with its BOM, binary: it must be read whole)."""
+    with at least `margin` bytes of whole lines on either side; None when the file must be read
+    whole: binary, or UTF-16 (with its BOM)."""
     try:
         with open(path, "rb", opener=_open_nonblocking) as handle:
             info = os.fstat(handle.fileno())
@@ -161,7 +161,7 @@ def read_region(path: str, max_size: int, start: int, end: int | None,
             if info.st_size > max_size:
                 return Skipped.over_size_cap(path, max_size)
             fd, size = handle.fileno(), info.st_size
-            head = os.pread(fd, _SNIFF, 0)
+            head = os.pread(fd, SNIFF, 0)
             if is_binary(head) or head.startswith(UTF16_BOMS):
                 return None
             keep_start = 0 if start == 0 else _line_after(fd, start - 1, size)
@@ -174,7 +174,6 @@ def read_region(path: str, max_size: int, start: int, end: int | None,
     return Region(data, low, keep_start, keep_end, (size, info.st_mtime_ns))
 
 
-_SNIFF = 8192  # what is_binary reads
 _BLOCK = 64 << 10
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import codecs
 
-_SNIFF = 8192
+SNIFF = 8192  # bytes read for a NUL: is_binary looks no further
 UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 def is_binary(data: bytes) -> bool:
     """A NUL byte early on, unless the text is UTF-16 (which has many)."""
-    return b"\0" in data[:_SNIFF] and not data.startswith(UTF16_BOMS)
+    return b"\0" in data[:SNIFF] and not data.startswith(UTF16_BOMS)
 
 
 def decode_text(data: bytes) -> str | None:
