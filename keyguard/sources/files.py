@@ -125,15 +125,22 @@ def read_file(path: str, max_size: int) -> Blob | Skipped | ScanError:
     try:
         with open(path, "rb", opener=_open_nonblocking) as handle:
             info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                return Skipped(path=path, reason="not a regular file")
-            if info.st_size > max_size:
-                return Skipped.over_size_cap(path, max_size)
+            if (skip := _not_to_read(path, info, max_size)) is not None:
+                return skip
             data = handle.read(max_size + 1)
     except OSError as e:
         return ScanError(path=path, message=_describe(e))
     text = decode_text(data)
     return Skipped(path=path, reason="binary") if text is None else Blob(path=path, text=text, data=data)
+
+
+def _not_to_read(path: str, info: os.stat_result, max_size: int) -> Skipped | None:
+    """Why an opened file is not read: not a regular file (a FIFO, a device), or too large."""
+    if not stat.S_ISREG(info.st_mode):
+        return Skipped(path=path, reason="not a regular file")
+    if info.st_size > max_size:
+        return Skipped.over_size_cap(path, max_size)
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,10 +163,8 @@ def read_region(path: str, max_size: int, start: int, end: int | None,
     try:
         with open(path, "rb", opener=_open_nonblocking) as handle:
             info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                return Skipped(path=path, reason="not a regular file")
-            if info.st_size > max_size:
-                return Skipped.over_size_cap(path, max_size)
+            if (skip := _not_to_read(path, info, max_size)) is not None:
+                return skip
             fd, size = handle.fileno(), info.st_size
             head = os.pread(fd, SNIFF, 0)
             if is_binary(head) or head.startswith(UTF16_BOMS):
