@@ -76,7 +76,8 @@ def could_match(data: bytes, start: int = 0, end: int | None = None) -> bool:
 
 
 def interesting_spans(data: bytes) -> list[tuple[int, int]]:
-    """Byte spans of UTF-8 text where a built-in rule could fire."""
+    """Byte spans of UTF-8 text where a built-in rule could fire, each of them: what
+    interesting_windows must cover (it finds them a chunk at a time)."""
     return list(re2_spans(_compiled(), data))
 
 
