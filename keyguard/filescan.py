@@ -18,6 +18,7 @@ from itertools import chain
 from typing import Any
 
 from keyguard.detect.fast import MARGIN, detect_prefiltered, only_built_in
+from keyguard.errors import InputError
 from keyguard.model import Blob, Finding, ScanError, Skipped, Suppressed, Unread
 from keyguard.scan import FAST_PATH_MIN, Item, Outcome, Policy, findings_at, judged, reported
 from keyguard.sources.files import Region, read_region
@@ -69,6 +70,7 @@ def judged_in_parallel(items: Iterable[Item], policy: Policy, jobs: int) -> Iter
 
     _JOB["policy"] = policy  # inherited by the forked workers: custom rules need no pickling
     with multiprocessing.get_context("fork").Pool(jobs, initializer=ignore_interrupts) as pool:
+        _JOB["workers"] = list(getattr(pool, "_pool", ()))  # the pool replaces a dead one: not these
         yield from _in_pool(chain(held, items), policy, pool)
 
 
@@ -130,11 +132,23 @@ def _outcome(item: Item, places: list[tuple[_Task, int]], pool: Any) -> Outcome:
     answers = []
     for task, index in places:
         _send(task, pool)  # past IN_FLIGHT, the task being filled is needed now
-        answers.append(task.answer.get()[index])
+        answers.append(_answer(task)[index])
     if len(answers) == 1:
         outcome: Outcome = answers[0]
         return outcome
     return _joined(item, answers)
+
+
+def _answer(task: _Task) -> Any:
+    """The task's answer; an error if a worker has died meanwhile (killed, out of memory): its
+    task would never be answered, and the scan must not wait for ever nor finish quietly."""
+    while not task.answer.ready():
+        task.answer.wait(0.2)
+        dead = [w.exitcode for w in _JOB["workers"] if w.exitcode not in (None, 0)]
+        if dead:
+            raise InputError(f"a worker process ended before its files were scanned (exit code "
+                             f"{dead[0]}: killed?); the scan is incomplete")
+    return task.answer.get()
 
 
 def _joined(item: Item, answers: list[SliceAnswer]) -> Outcome:
@@ -154,7 +168,7 @@ def _joined(item: Item, answers: list[SliceAnswer]) -> Outcome:
     return None, kept, dropped
 
 
-_JOB: dict[str, Policy] = {}
+_JOB: dict[str, Any] = {}  # the policy, inherited by the workers; the workers, for the main process
 
 
 def _work_task(works: list[Work]) -> list[Outcome | SliceAnswer]:

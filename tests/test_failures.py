@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -169,6 +170,31 @@ def test_interrupted_workers_are_quiet(repo: Repo, command: str) -> None:
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130
     assert err.decode().strip().splitlines() == ["keyguard: interrupted"]
+
+
+def test_a_killed_worker_makes_the_scan_incomplete(repo: Repo) -> None:
+    """A worker killed from outside (the OOM killer, kill -9) never answers for its files: the
+    scan says so and exits 4, rather than waiting for ever or finishing without them."""
+    log = "".join(f"GET /x request_id={fake_key(f'r{n}')}\n" for n in range(150_000))
+    for n in range(4):
+        repo.write(f"logs/access-{n}.log", log)
+    process = subprocess.Popen([sys.executable, "-m", "keyguard", "scan", "-j", "2", "."], cwd=repo.path,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while len(_children(process.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = _children(process.pid)
+    assert len(workers) >= 2, "the worker processes never started"
+    os.kill(int(workers[0]), signal.SIGKILL)
+    try:
+        _, err = process.communicate(timeout=60)
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # a scan left waiting must not outlive the test
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 4
+    assert err.decode().strip().splitlines() == [
+        "keyguard: a worker process ended before its files were scanned (exit code -9: killed?); "
+        "the scan is incomplete"]
 
 
 def _children(pid: int) -> list[str]:
