@@ -34,7 +34,7 @@ from keyguard.model import Candidate, Finding, Skipped, Suppressed
 from keyguard.scan import Policy, findings_at
 from keyguard.sources.history import Appearance
 from keyguard.sources.text import UTF16_BOMS, decode_text, is_binary
-from keyguard.workers import ignore_interrupts
+from keyguard.workers import check_alive, ignore_interrupts
 
 MARGIN_ASCII = 700  # bytes around a change: rules read at most ~620 characters around a key
 _SMALL_CHANGE = 32 << 10  # a changed middle up to this size is examined whole: cheaper than its line diff
@@ -116,13 +116,24 @@ def scan_versions(groups: list[Group], policy: Policy, max_size: int, cwd: str |
 def _collect(pool: Any, tasks: list[Task], progress: Callable[[int], None] | None,
              meanwhile: Callable[[], None]) -> Outcome:
     total = Outcome()
+    started = list(getattr(pool, "_pool", ()))  # the pool replaces a dead worker: not these
     results = pool.imap_unordered(_worker_task, tasks)  # the pool starts on them now
     meanwhile()
-    for outcome, done in results:
+    for _ in tasks:
+        outcome, done = _next(results, started)
         total.merge(outcome)
         if progress:
             progress(done)
     return total
+
+
+def _next(results: Any, workers: list[Any]) -> Any:
+    """The next answer; an error if a worker has died meanwhile (its task is never answered)."""
+    while True:
+        try:
+            return results.next(timeout=0.2)
+        except multiprocessing.TimeoutError:
+            check_alive(workers)
 
 
 def _batches(groups: list[Group]) -> Iterator[list[Run]]:

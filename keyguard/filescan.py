@@ -18,11 +18,10 @@ from itertools import chain
 from typing import Any
 
 from keyguard.detect.fast import MARGIN, detect_prefiltered, only_built_in
-from keyguard.errors import InputError
 from keyguard.model import Blob, Finding, ScanError, Skipped, Suppressed, Unread
 from keyguard.scan import FAST_PATH_MIN, Item, Outcome, Policy, findings_at, judged, reported
 from keyguard.sources.files import Region, read_region
-from keyguard.workers import ignore_interrupts
+from keyguard.workers import check_alive, ignore_interrupts
 
 PARALLEL_FROM = 2 << 20  # bytes found before workers are forked: small scans stay in one process
 PART = 1 << 20  # a text file larger than this is scanned in slices of about this size
@@ -144,10 +143,7 @@ def _answer(task: _Task) -> Any:
     task would never be answered, and the scan must not wait for ever nor finish quietly."""
     while not task.answer.ready():
         task.answer.wait(0.2)
-        dead = [w.exitcode for w in _JOB["workers"] if w.exitcode not in (None, 0)]
-        if dead:
-            raise InputError(f"a worker process ended before its files were scanned (exit code "
-                             f"{dead[0]}: killed?); the scan is incomplete")
+        check_alive(_JOB["workers"])
     return task.answer.get()
 
 

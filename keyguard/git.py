@@ -286,7 +286,13 @@ class ObjectReader:
             self._process.stdin.close()
         if self._process.stdout:
             self._process.stdout.close()
-        self._process.wait()
+        try:
+            self._process.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            # git waits for the end of its input: a process forked since it started (a worker
+            # the pool started in place of a killed one) holds that pipe open too.
+            self._process.kill()
+            self._process.wait()
 
 
 def _widen(pipe: IO[bytes] | None) -> None:

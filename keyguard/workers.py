@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Iterable
+from typing import Any
+
+from keyguard.errors import InputError
 
 
 def default_jobs() -> int:
@@ -16,3 +20,13 @@ def ignore_interrupts() -> None:
     """In a worker: Ctrl-C reaches the whole process group, and only the main process reports
     it (exit 130, one line); the workers are ended with the pool."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def check_alive(processes: Iterable[Any]) -> None:
+    """Stop the scan if one of a pool's processes (multiprocessing.Process) has ended: killed
+    from outside (kill -9, the OOM killer), the task it held will never be answered, and the
+    pool that starts another in its place does not say so. Waiting would be for ever."""
+    ended = [p.exitcode for p in processes if p.exitcode not in (None, 0)]
+    if ended:
+        raise InputError(f"a worker process ended before its work was done (exit code {ended[0]}: "
+                         "killed?); the scan is incomplete")

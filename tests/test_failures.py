@@ -172,29 +172,55 @@ def test_interrupted_workers_are_quiet(repo: Repo, command: str) -> None:
     assert err.decode().strip().splitlines() == ["keyguard: interrupted"]
 
 
-def test_a_killed_worker_makes_the_scan_incomplete(repo: Repo) -> None:
-    """A worker killed from outside (the OOM killer, kill -9) never answers for its files: the
-    scan says so and exits 4, rather than waiting for ever or finishing without them."""
+@pytest.mark.parametrize("command", ["scan", "history"])
+def test_a_killed_worker_makes_the_scan_incomplete(repo: Repo, command: str) -> None:
+    """A worker killed from outside (the OOM killer, kill -9) never answers for its work: the
+    scan says so and exits 4, rather than waiting for ever or finishing without it."""
     log = "".join(f"GET /x request_id={fake_key(f'r{n}')}\n" for n in range(150_000))
-    for n in range(4):
+    for n in range(4 if command == "scan" else 1):
         repo.write(f"logs/access-{n}.log", log)
-    process = subprocess.Popen([sys.executable, "-m", "keyguard", "scan", "-j", "2", "."], cwd=repo.path,
+    for n in range(300):  # enough file versions for two workers' worth of history tasks
+        repo.write(f"src/m{n}.py", f"VALUE = {n}\n")
+    repo.stage()
+    repo.commit("a large, dense log: seconds of scanning")
+    process = subprocess.Popen([sys.executable, "-m", "keyguard", command, "-j", "2"], cwd=repo.path,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while len(_children(process.pid)) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    workers = _children(process.pid)
-    assert len(workers) >= 2, "the worker processes never started"
-    os.kill(int(workers[0]), signal.SIGKILL)
     try:
+        # A busy worker: one killed while it waits for work dies holding the pool's queue lock,
+        # and multiprocessing's pool then hangs even when told to stop (a CPython limitation).
+        deadline = time.monotonic() + 60
+        while not (busy := [w for w in _workers(process.pid) if _cpu_seconds(w) >= 0.2]):
+            assert time.monotonic() < deadline, "no worker process got to work"
+            time.sleep(0.02)
+        os.kill(int(busy[0]), signal.SIGKILL)
         _, err = process.communicate(timeout=60)
     finally:
         with contextlib.suppress(ProcessLookupError):  # a scan left waiting must not outlive the test
             os.killpg(process.pid, signal.SIGKILL)
     assert process.returncode == 4
     assert err.decode().strip().splitlines() == [
-        "keyguard: a worker process ended before its files were scanned (exit code -9: killed?); "
+        "keyguard: a worker process ended before its work was done (exit code -9: killed?); "
         "the scan is incomplete"]
+
+
+def _cpu_seconds(pid: str) -> float:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _workers(pid: int) -> list[str]:
+    """The children that are keyguard's own processes (forked workers), not git."""
+    def forked(child: str) -> bool:
+        try:
+            with open(f"/proc/{child}/cmdline", "rb") as handle:
+                return b"keyguard" in handle.read()
+        except OSError:
+            return False
+    return [child for child in _children(pid) if forked(child)]
 
 
 def _children(pid: int) -> list[str]:
