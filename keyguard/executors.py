@@ -1,7 +1,8 @@
 """Where audit work runs: a local process pool, or a Dask cluster. Same tasks, same results.
 
-A task is one repository; it either returns its sightings or fails. A failed task (an error,
-or a worker that died) is retried once, then reported as not scanned: never dropped.
+A task is one repository; it either returns its sightings or fails. A failed task (an error;
+on Dask, a worker that died too) is retried once, then reported as not scanned: never dropped.
+A local worker that dies makes the audit incomplete (exit 4).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 from keyguard.audit import AuditSettings, RepositoryFailed, Sighting, audit_one
 from keyguard.errors import InputError, UsageError
-from keyguard.workers import ignore_interrupts
+from keyguard.workers import check_alive, ignore_interrupts
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -34,7 +35,13 @@ def run_local(tasks: Sequence[Task], settings: AuditSettings, cores: int,
     if len(tasks) > 1 and cores > 1:
         one_each = dataclasses.replace(settings, jobs=1)
         with multiprocessing.get_context("fork").Pool(cores, initializer=ignore_interrupts) as pool:
-            return pool.starmap(_attempt_twice, [(name, where, one_each) for name, where in tasks])
+            started = list(getattr(pool, "_pool", ()))  # the pool replaces a dead one: not these
+            results = pool.starmap_async(_attempt_twice, [(name, where, one_each) for name, where in tasks])
+            while not results.ready():
+                results.wait(0.2)
+                check_alive(started)  # its repository would never be answered for
+            outcomes: list[Outcome] = results.get()
+            return outcomes
     inner = dataclasses.replace(settings, jobs=cores)
     return [_attempt_twice(name, where, inner, progress) for name, where in tasks]
 

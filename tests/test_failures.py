@@ -172,7 +172,7 @@ def test_interrupted_workers_are_quiet(repo: Repo, command: str) -> None:
     assert err.decode().strip().splitlines() == ["keyguard: interrupted"]
 
 
-@pytest.mark.parametrize("command", ["scan", "history"])
+@pytest.mark.parametrize("command", ["scan", "history", "audit"])
 def test_a_killed_worker_makes_the_scan_incomplete(repo: Repo, command: str) -> None:
     """A worker killed from outside (the OOM killer, kill -9) never answers for its work: the
     scan says so and exits 4, rather than waiting for ever or finishing without it."""
@@ -183,7 +183,11 @@ def test_a_killed_worker_makes_the_scan_incomplete(repo: Repo, command: str) -> 
         repo.write(f"src/m{n}.py", f"VALUE = {n}\n")
     repo.stage()
     repo.commit("a large, dense log: seconds of scanning")
-    process = subprocess.Popen([sys.executable, "-m", "keyguard", command, "-j", "2"], cwd=repo.path,
+    args = [command, "-j", "2"]
+    if command == "audit":  # one worker per repository
+        subprocess.run(["git", "clone", "-q", str(repo.path), str(repo.path.parent / "copy")], check=True)
+        args += [".", str(repo.path.parent / "copy")]
+    process = subprocess.Popen([sys.executable, "-m", "keyguard", *args], cwd=repo.path,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:
         # A busy worker: one killed while it waits for work dies holding the pool's queue lock,
