@@ -34,7 +34,7 @@ from keyguard.model import Candidate, Finding, Skipped, Suppressed
 from keyguard.scan import Policy, findings_at
 from keyguard.sources.history import Appearance
 from keyguard.sources.text import UTF16_BOMS, decode_text, is_binary
-from keyguard.workers import check_alive, ignore_interrupts
+from keyguard.workers import check_alive, ignore_interrupts, started
 
 MARGIN_ASCII = 700  # bytes around a change: rules read at most ~620 characters around a key
 _SMALL_CHANGE = 32 << 10  # a changed middle up to this size is examined whole: cheaper than its line diff
@@ -116,11 +116,11 @@ def scan_versions(groups: list[Group], policy: Policy, max_size: int, cwd: str |
 def _collect(pool: Any, tasks: list[Task], progress: Callable[[int], None] | None,
              meanwhile: Callable[[], None]) -> Outcome:
     total = Outcome()
-    started = list(getattr(pool, "_pool", ()))  # the pool replaces a dead worker: not these
+    workers = started(pool)
     results = pool.imap_unordered(_worker_task, tasks)  # the pool starts on them now
     meanwhile()
     for _ in tasks:
-        outcome, done = _next(results, started)
+        outcome, done = _next(results, workers)
         total.merge(outcome)
         if progress:
             progress(done)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from keyguard.audit import AuditSettings, RepositoryFailed, Sighting, audit_one
 from keyguard.errors import InputError, UsageError
-from keyguard.workers import check_alive, ignore_interrupts
+from keyguard.workers import awaited, ignore_interrupts, started
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -35,12 +35,9 @@ def run_local(tasks: Sequence[Task], settings: AuditSettings, cores: int,
     if len(tasks) > 1 and cores > 1:
         one_each = dataclasses.replace(settings, jobs=1)
         with multiprocessing.get_context("fork").Pool(cores, initializer=ignore_interrupts) as pool:
-            started = list(getattr(pool, "_pool", ()))  # the pool replaces a dead one: not these
+            workers = started(pool)  # a dead one's repository would never be answered for
             results = pool.starmap_async(_attempt_twice, [(name, where, one_each) for name, where in tasks])
-            while not results.ready():
-                results.wait(0.2)
-                check_alive(started)  # its repository would never be answered for
-            outcomes: list[Outcome] = results.get()
+            outcomes: list[Outcome] = awaited(results, workers)
             return outcomes
     inner = dataclasses.replace(settings, jobs=cores)
     return [_attempt_twice(name, where, inner, progress) for name, where in tasks]

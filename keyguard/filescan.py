@@ -21,7 +21,7 @@ from keyguard.detect.fast import MARGIN, detect_prefiltered, only_built_in
 from keyguard.model import Blob, Finding, ScanError, Skipped, Suppressed, Unread
 from keyguard.scan import FAST_PATH_MIN, Item, Outcome, Policy, findings_at, judged, reported
 from keyguard.sources.files import Region, read_region
-from keyguard.workers import check_alive, ignore_interrupts
+from keyguard.workers import awaited, ignore_interrupts, started
 
 PARALLEL_FROM = 2 << 20  # bytes found before workers are forked: small scans stay in one process
 PART = 1 << 20  # a text file larger than this is scanned in slices of about this size
@@ -69,7 +69,7 @@ def judged_in_parallel(items: Iterable[Item], policy: Policy, jobs: int) -> Iter
 
     _JOB["policy"] = policy  # inherited by the forked workers: custom rules need no pickling
     with multiprocessing.get_context("fork").Pool(jobs, initializer=ignore_interrupts) as pool:
-        _JOB["workers"] = list(getattr(pool, "_pool", ()))  # the pool replaces a dead one: not these
+        _JOB["workers"] = started(pool)
         yield from _in_pool(chain(held, items), policy, pool)
 
 
@@ -131,20 +131,11 @@ def _outcome(item: Item, places: list[tuple[_Task, int]], pool: Any) -> Outcome:
     answers = []
     for task, index in places:
         _send(task, pool)  # past IN_FLIGHT, the task being filled is needed now
-        answers.append(_answer(task)[index])
+        answers.append(awaited(task.answer, _JOB["workers"])[index])
     if len(answers) == 1:
         outcome: Outcome = answers[0]
         return outcome
     return _joined(item, answers)
-
-
-def _answer(task: _Task) -> Any:
-    """The task's answer; an error if a worker has died meanwhile (killed, out of memory): its
-    task would never be answered, and the scan must not wait for ever nor finish quietly."""
-    while not task.answer.ready():
-        task.answer.wait(0.2)
-        check_alive(_JOB["workers"])
-    return task.answer.get()
 
 
 def _joined(item: Item, answers: list[SliceAnswer]) -> Outcome:

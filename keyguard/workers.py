@@ -22,6 +22,21 @@ def ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def started(pool: Any) -> list[Any]:
+    """The processes a multiprocessing pool has now, kept aside: the pool replaces one that
+    dies, and then no longer lists it."""
+    return list(getattr(pool, "_pool", ()))
+
+
+def awaited(result: Any, processes: Iterable[Any]) -> Any:
+    """What an AsyncResult of the pool holds, once ready; an error if one of its `processes`
+    has ended meanwhile (see check_alive)."""
+    while not result.ready():
+        result.wait(0.2)
+        check_alive(processes)
+    return result.get()
+
+
 def check_alive(processes: Iterable[Any]) -> None:
     """Stop the scan if one of a pool's processes (multiprocessing.Process) has ended: killed
     from outside (kill -9, the OOM killer), the task it held will never be answered, and the

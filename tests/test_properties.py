@@ -85,7 +85,9 @@ def test_remembered_gradings_equal_grading_from_the_text(contexts: list[str], ke
     straight from the text gives, whatever was remembered before."""
     for context in contexts:
         text = f"{context}{key}\n"
-        assert hexkey._grade(text, len(context), key) == hexkey._grade_at(text, len(context), key), text
+        signals = hexkey._signals_at(text, len(context))  # remembered by shape, as find asks
+        graded = None if signals is None else hexkey._graded(signals, len(context), key)
+        assert graded == hexkey._grade_at(text, len(context), key), text
 
 
 periodic = st.tuples(st.text(alphabet="0123456789abcdefABCDEF", min_size=1, max_size=17),

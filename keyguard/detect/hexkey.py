@@ -88,11 +88,6 @@ def is_checksum_file(path: str) -> bool:
     return name in _LOCKFILES or name.endswith(_CHECKSUM_SUFFIXES)
 
 
-def _grade(text: str, start: int, secret: str) -> Hit | None:
-    signals = _signals_at(text, start)
-    return None if signals is None else _graded(signals, start, secret)
-
-
 def _signals_at(text: str, start: int) -> tuple[str, ...] | None:
     """The signals of the context before `start`, as _grade_at reads them: at most 420 characters
     before the key, its line (or the line above), and a record's name further up only for
@@ -148,7 +143,8 @@ def _surely_low(signals: tuple[str, ...]) -> bool:
 
 
 def _grade_at(text: str, start: int, secret: str) -> Hit | None:
-    """The same grading, straight from the text: what _grade must always agree with."""
+    """The same grading, straight from the text: what find's (_signals_at, then _graded) must
+    always agree with."""
     context = text[max(0, start - _CONTEXT) : start]
     signals = _signals(_left_context(context, len(context), 0), _record_name(context, 0, len(context)) or "")
     return None if signals is None else _graded(signals, start, secret)

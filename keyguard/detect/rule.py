@@ -46,7 +46,7 @@ class Pass:
 
     A pass `inside` another only looks within the other's matches (Python's `re` on those few
     short stretches), and the other's matches over a text are kept for the next pass over it:
-    the hex-key and base64 rules share one RE2 pass for the runs that can hold either. Every
+    the hex-key and base64 rules share one pass for the runs that can hold either. Every
     match must start within one of the other's and end at most 2 characters past it."""
 
     LONG = 32 << 10
