@@ -14,7 +14,6 @@ from __future__ import annotations
 import codecs
 import contextlib
 import gc
-import multiprocessing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import accumulate, compress, groupby
@@ -34,7 +33,7 @@ from keyguard.model import Candidate, Finding, Skipped, Suppressed
 from keyguard.scan import Policy, findings_at
 from keyguard.sources.history import Appearance
 from keyguard.sources.text import UTF16_BOMS, decode_text, is_binary
-from keyguard.workers import check_alive, ignore_interrupts, started
+from keyguard.workers import Workers, forked, ignore_interrupts
 
 MARGIN_ASCII = 700  # bytes around a change: rules read at most ~620 characters around a key
 _SMALL_CHANGE = 32 << 10  # a changed middle up to this size is examined whole: cheaper than its line diff
@@ -70,20 +69,20 @@ def path_groups(blobs: dict[str, list[Appearance]]) -> list[Group]:
 
 
 @contextlib.contextmanager
-def workers(policy: Policy, max_size: int, cwd: str | None, jobs: int) -> Iterator[Any]:
+def workers(policy: Policy, max_size: int, cwd: str | None, jobs: int) -> Iterator[Workers | None]:
     """Worker processes for scan_versions, forked now (None for one job). Forked before the
     caller builds its plan, they hold none of it."""
     if jobs <= 1:
         yield None
         return
     _WORKER["job"] = (policy, max_size, cwd)  # inherited by forked workers: rules need no pickling
-    with multiprocessing.get_context("fork").Pool(jobs, initializer=_start_worker) as pool:
-        yield pool
+    with forked(jobs, _start_worker) as started:
+        yield started
 
 
 def scan_versions(groups: list[Group], policy: Policy, max_size: int, cwd: str | None, jobs: int,
                   progress: Callable[[int], None] | None = None,
-                  meanwhile: Callable[[], None] = lambda: None, pool: Any = None,
+                  meanwhile: Callable[[], None] = lambda: None, pool: Workers | None = None,
                   sizes: dict[str, int] | None = None) -> Outcome:
     """Every version of every group; `progress(n)` after each n versions done; `meanwhile()`
     runs in this process while workers scan (those of `pool`, from `workers`, or forked
@@ -107,33 +106,26 @@ def scan_versions(groups: list[Group], policy: Policy, max_size: int, cwd: str |
     # Forked now, the workers inherit the plan; it stays shared: the collector never writes to it.
     gc.freeze()
     try:
-        with workers(policy, max_size, cwd, jobs) as forked:
-            return _collect(forked, tasks, progress, meanwhile)
+        with workers(policy, max_size, cwd, jobs) as started:
+            assert started is not None  # jobs > 1
+            return _collect(started, tasks, progress, meanwhile)
     finally:
         gc.unfreeze()  # a long-lived process (an audit worker) must still collect them later
 
 
-def _collect(pool: Any, tasks: list[Task], progress: Callable[[int], None] | None,
+def _collect(pool: Workers, tasks: list[Task], progress: Callable[[int], None] | None,
              meanwhile: Callable[[], None]) -> Outcome:
+    from concurrent.futures import as_completed
+
     total = Outcome()
-    workers = started(pool)
-    results = pool.imap_unordered(_worker_task, tasks)  # the pool starts on them now
+    futures = [pool.submit(_worker_task, task) for task in tasks]  # the workers start on them now
     meanwhile()
-    for _ in tasks:
-        outcome, done = _next(results, workers)
+    for future in as_completed(futures):
+        outcome, done = pool.answer(future)
         total.merge(outcome)
         if progress:
             progress(done)
     return total
-
-
-def _next(results: Any, workers: list[Any]) -> Any:
-    """The next answer; an error if a worker has died meanwhile (its task is never answered)."""
-    while True:
-        try:
-            return results.next(timeout=0.2)
-        except multiprocessing.TimeoutError:
-            check_alive(workers)
 
 
 def _batches(groups: list[Group]) -> Iterator[list[Run]]:

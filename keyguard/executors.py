@@ -8,13 +8,12 @@ A local worker that dies makes the audit incomplete (exit 4).
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from keyguard.audit import AuditSettings, RepositoryFailed, Sighting, audit_one
 from keyguard.errors import InputError, UsageError
-from keyguard.workers import awaited, ignore_interrupts, started
+from keyguard.workers import forked
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -34,11 +33,9 @@ def run_local(tasks: Sequence[Task], settings: AuditSettings, cores: int,
     """Repositories side by side when there are several, else one with every core inside it."""
     if len(tasks) > 1 and cores > 1:
         one_each = dataclasses.replace(settings, jobs=1)
-        with multiprocessing.get_context("fork").Pool(cores, initializer=ignore_interrupts) as pool:
-            workers = started(pool)  # a dead one's repository would never be answered for
-            results = pool.starmap_async(_attempt_twice, [(name, where, one_each) for name, where in tasks])
-            outcomes: list[Outcome] = awaited(results, workers)
-            return outcomes
+        with forked(cores) as workers:
+            futures = [workers.submit(_attempt_twice, name, where, one_each) for name, where in tasks]
+            return [workers.answer(future) for future in futures]
     inner = dataclasses.replace(settings, jobs=cores)
     return [_attempt_twice(name, where, inner, progress) for name, where in tasks]
 

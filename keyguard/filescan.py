@@ -21,7 +21,7 @@ from keyguard.detect.fast import MARGIN, detect_prefiltered, only_built_in
 from keyguard.model import Blob, Finding, ScanError, Skipped, Suppressed, Unread
 from keyguard.scan import FAST_PATH_MIN, Item, Outcome, Policy, findings_at, judged, reported
 from keyguard.sources.files import Region, read_region
-from keyguard.workers import awaited, ignore_interrupts, started
+from keyguard.workers import Workers, forked
 
 PARALLEL_FROM = 2 << 20  # bytes found before workers are forked: small scans stay in one process
 PART = 1 << 20  # a text file larger than this is scanned in slices of about this size
@@ -49,7 +49,7 @@ SliceAnswer = tuple[Outcome, int, tuple[int, int] | None]
 class _Task:
     works: list[Work] = field(default_factory=list)
     size: int = 0
-    answer: Any = None  # the pool's AsyncResult once sent
+    answer: Any = None  # a Future once sent
 
 
 def judged_in_parallel(items: Iterable[Item], policy: Policy, jobs: int) -> Iterator[Outcome]:
@@ -65,22 +65,19 @@ def judged_in_parallel(items: Iterable[Item], policy: Policy, jobs: int) -> Iter
     else:
         yield from (judged(item, policy) for item in held)
         return
-    import multiprocessing  # a small scan never loads it
-
-    _JOB["policy"] = policy  # inherited by the forked workers: custom rules need no pickling
-    with multiprocessing.get_context("fork").Pool(jobs, initializer=ignore_interrupts) as pool:
-        _JOB["workers"] = started(pool)
-        yield from _in_pool(chain(held, items), policy, pool)
+    _POLICY["policy"] = policy  # inherited by the forked workers: custom rules need no pickling
+    with forked(jobs) as workers:
+        yield from _in_workers(chain(held, items), policy, workers)
 
 
-def _in_pool(items: Iterator[Item], policy: Policy, pool: Any) -> Iterator[Outcome]:
+def _in_workers(items: Iterator[Item], policy: Policy, workers: Workers) -> Iterator[Outcome]:
     pending: deque[tuple[Item, list[tuple[_Task, int]]]] = deque()
     task, in_flight = _Task(), 0
     for item in items:
         places = []
         for work in _works(item, policy):
             if task.size >= TASK or isinstance(work, Slice):
-                _send(task, pool)
+                _send(task, workers)
                 task = _Task()
             places.append((task, len(task.works)))
             task.works.append(work)
@@ -90,11 +87,11 @@ def _in_pool(items: Iterator[Item], policy: Policy, pool: Any) -> Iterator[Outco
         while pending and (in_flight > IN_FLIGHT or _answered(pending[0][1])):
             done, places = pending.popleft()
             in_flight -= sum(_size(t.works[i]) for t, i in places)
-            yield _outcome(done, places, pool)
-    _send(task, pool)
+            yield _outcome(done, places, workers)
+    _send(task, workers)
     while pending:
         done, places = pending.popleft()
-        yield _outcome(done, places, pool)
+        yield _outcome(done, places, workers)
 
 
 def _works(item: Item, policy: Policy) -> list[Work]:
@@ -116,22 +113,22 @@ def _size(work: Work) -> int:
     return len(work.data) if work.data is not None else len(work.text)
 
 
-def _send(task: _Task, pool: Any) -> None:
+def _send(task: _Task, workers: Workers) -> None:
     if task.works and task.answer is None:
-        task.answer = pool.apply_async(_work_task, (task.works,))
+        task.answer = workers.submit(_work_task, task.works)
 
 
 def _answered(places: list[tuple[_Task, int]]) -> bool:
-    return all(task.answer is not None and task.answer.ready() for task, _ in places)
+    return all(task.answer is not None and task.answer.done() for task, _ in places)
 
 
-def _outcome(item: Item, places: list[tuple[_Task, int]], pool: Any) -> Outcome:
+def _outcome(item: Item, places: list[tuple[_Task, int]], workers: Workers) -> Outcome:
     if isinstance(item, (Skipped, ScanError)):
         return item, [], []
     answers = []
     for task, index in places:
-        _send(task, pool)  # past IN_FLIGHT, the task being filled is needed now
-        answers.append(awaited(task.answer, _JOB["workers"])[index])
+        _send(task, workers)  # past IN_FLIGHT, the task being filled is needed now
+        answers.append(workers.answer(task.answer)[index])
     if len(answers) == 1:
         outcome: Outcome = answers[0]
         return outcome
@@ -155,11 +152,11 @@ def _joined(item: Item, answers: list[SliceAnswer]) -> Outcome:
     return None, kept, dropped
 
 
-_JOB: dict[str, Any] = {}  # the policy, inherited by the workers; the workers, for the main process
+_POLICY: dict[str, Policy] = {}  # inherited by the workers
 
 
 def _work_task(works: list[Work]) -> list[Outcome | SliceAnswer]:
-    policy = _JOB["policy"]
+    policy = _POLICY["policy"]
     return [_slice_answer(w, policy) if isinstance(w, Slice) else judged(w, policy) for w in works]
 
 

@@ -289,8 +289,8 @@ class ObjectReader:
         try:
             self._process.wait(timeout=1)
         except subprocess.TimeoutExpired:
-            # git waits for the end of its input: a process forked since it started (a worker
-            # the pool started in place of a killed one) holds that pipe open too.
+            # git waits for the end of its input, which never comes if a process forked since
+            # it started holds that pipe open too.
             self._process.kill()
             self._process.wait()
 

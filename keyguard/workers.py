@@ -1,11 +1,15 @@
-"""Worker processes: how many a scan starts, and what they leave to the main process. Kept
-apart from the scans that use them, so a small scan imports neither them nor multiprocessing."""
+"""Worker processes: how many a scan starts, how they are forked and ended, and what they
+leave to the main process. Kept apart from the scans that use them, so a small scan imports
+neither them nor multiprocessing."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
-from collections.abc import Iterable
+import threading
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from keyguard.errors import InputError
@@ -18,30 +22,76 @@ def default_jobs() -> int:
 
 def ignore_interrupts() -> None:
     """In a worker: Ctrl-C reaches the whole process group, and only the main process reports
-    it (exit 130, one line); the workers are ended with the pool."""
+    it (exit 130, one line); the workers are ended by it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def started(pool: Any) -> list[Any]:
-    """The processes a multiprocessing pool has now, kept aside: the pool replaces one that
-    dies, and then no longer lists it."""
-    return list(getattr(pool, "_pool", ()))
+class Workers:
+    """Worker processes of a ProcessPoolExecutor, all forked at once: work is given with
+    `submit`, its answer read with `answer`."""
+
+    def __init__(self, executor: Any) -> None:
+        self._executor = executor
+        first = executor.submit(int)  # the executor forks all its workers for its first task
+        self.processes = list(executor._processes.values())  # for their exit codes
+        self.answer(first)
+
+    def submit(self, function: Callable[..., Any], *args: Any) -> Any:
+        """A concurrent.futures.Future of `function(*args)`, run by a worker."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return self._executor.submit(function, *args)
+        except BrokenProcessPool:  # one died before (while it waited for work)
+            raise self._incomplete() from None
+
+    def answer(self, future: Any) -> Any:
+        """What the future holds once done. A worker that died (kill -9, the OOM killer) never
+        answers for its work: then an error, the scan being incomplete."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            raise self._incomplete() from None
+
+    def _incomplete(self) -> InputError:
+        # Once one has died, the executor ends the others (SIGTERM); the wait is for their codes.
+        self._executor.shutdown()
+        codes = [p.exitcode for p in self.processes if p.exitcode not in (None, 0, -signal.SIGTERM)]
+        detail = f" (exit code {codes[0]}: killed?)" if codes else ""
+        return InputError(f"a worker process ended before its work was done{detail}; "
+                          "the scan is incomplete")
 
 
-def awaited(result: Any, processes: Iterable[Any]) -> Any:
-    """What an AsyncResult of the pool holds, once ready; an error if one of its `processes`
-    has ended meanwhile (see check_alive)."""
-    while not result.ready():
-        result.wait(0.2)
-        check_alive(processes)
-    return result.get()
+@contextlib.contextmanager
+def forked(jobs: int, initializer: Callable[[], None] = ignore_interrupts) -> Iterator[Workers]:
+    """`jobs` worker processes, forked now: they inherit what the main process holds at this
+    point, and nothing it builds later. They end with the block: at once when it is left by an
+    error or Ctrl-C (they ignore Ctrl-C, and would first finish their work), and by themselves
+    when the main process is killed. None of them is ever replaced."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
+                             initializer=_started, initargs=(initializer, os.getpid())) as executor:
+        workers = Workers(executor)
+        try:
+            yield workers
+        except BaseException:
+            for process in workers.processes:
+                process.kill()
+            raise
 
 
-def check_alive(processes: Iterable[Any]) -> None:
-    """Stop the scan if one of a pool's processes (multiprocessing.Process) has ended: killed
-    from outside (kill -9, the OOM killer), the task it held will never be answered, and the
-    pool that starts another in its place does not say so. Waiting would be for ever."""
-    ended = [p.exitcode for p in processes if p.exitcode not in (None, 0)]
-    if ended:
-        raise InputError(f"a worker process ended before its work was done (exit code {ended[0]}: "
-                         "killed?); the scan is incomplete")
+def _started(initializer: Callable[[], None], parent: int) -> None:
+    initializer()
+    threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
+
+
+def _end_with(parent: int) -> None:
+    """A worker's own watch: once its main process is gone (kill -9), nothing will read its
+    answers or send it work, so it ends too rather than wait for ever."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)

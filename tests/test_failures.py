@@ -190,8 +190,7 @@ def test_a_killed_worker_makes_the_scan_incomplete(repo: Repo, command: str) -> 
     process = subprocess.Popen([sys.executable, "-m", "keyguard", *args], cwd=repo.path,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:
-        # A busy worker: one killed while it waits for work dies holding the pool's queue lock,
-        # and multiprocessing's pool then hangs even when told to stop (a CPython limitation).
+        # a busy worker (an idle one: the test below)
         deadline = time.monotonic() + 60
         while not (busy := [w for w in _workers(process.pid) if _cpu_seconds(w) >= 0.2]):
             assert time.monotonic() < deadline, "no worker process got to work"
@@ -205,6 +204,65 @@ def test_a_killed_worker_makes_the_scan_incomplete(repo: Repo, command: str) -> 
     assert err.decode().strip().splitlines() == [
         "keyguard: a worker process ended before its work was done (exit code -9: killed?); "
         "the scan is incomplete"]
+
+
+def test_a_worker_killed_while_it_waits_makes_history_incomplete(repo: Repo) -> None:
+    """History forks its workers before it plans the work: one killed meanwhile, while it waits
+    for work, is no less gone. The scan says so and exits 4 (a pool that replaced it would give
+    its task to a copy that inherited git's input pipe, and wait for ever)."""
+    stream = []
+    for n in range(4000):  # commits enough for a plan that takes a while
+        value = f"VALUE = {n}\n"
+        stream.append(f"commit refs/heads/main\ncommitter T <t@example.org> {1_700_000_000 + n} +0000\n"
+                      "data 2\nc\n"  # each commit follows the last one on the branch
+                      f"M 644 inline src/m{n % 100}.py\ndata {len(value)}\n{value}\n")
+    repo.git("fast-import", "--quiet", input="".join(stream))
+    process = subprocess.Popen([sys.executable, "-m", "keyguard", "history", "-j", "2"], cwd=repo.path,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers := _workers(process.pid)) < 2:
+            assert time.monotonic() < deadline, "the worker processes never started"
+            time.sleep(0.01)
+        idle = _cpu_seconds(workers[0])
+        os.kill(int(workers[0]), signal.SIGKILL)
+        _, err = process.communicate(timeout=60)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+    assert idle < 0.05, "the worker was at work already: not the case this test is for"
+    assert process.returncode == 4, err.decode()
+    assert err.decode().strip().splitlines() == [
+        "keyguard: a worker process ended before its work was done (exit code -9: killed?); "
+        "the scan is incomplete"]
+
+
+def test_workers_end_when_the_main_process_is_killed(repo: Repo) -> None:
+    """kill -9 of the main process alone (a CI runner's timeout, a user's kill): its workers
+    find themselves orphaned and end, busy or not, rather than scan for no one or wait for ever."""
+    repo.write("logs/access.log", "".join(f"GET /x request_id={fake_key(f'r{n}')}\n" for n in range(150_000)))
+    for n in range(300):
+        repo.write(f"src/m{n}.py", f"VALUE = {n}\n")
+    repo.stage()
+    repo.commit("a large, dense log: seconds of scanning")
+    process = subprocess.Popen([sys.executable, "-m", "keyguard", "history", "-j", "2"], cwd=repo.path,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        workers = _workers(process.pid)
+        while not any(_cpu_seconds(w) >= 0.2 for w in workers):
+            assert time.monotonic() < deadline, "no worker process got to work"
+            time.sleep(0.02)
+            workers = _workers(process.pid)
+        process.kill()
+        process.wait()
+        deadline = time.monotonic() + 10
+        while alive := [w for w in workers if os.path.exists(f"/proc/{w}")]:
+            assert time.monotonic() < deadline, f"workers {alive} outlived the main process"
+            time.sleep(0.05)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 def _cpu_seconds(pid: str) -> float:
