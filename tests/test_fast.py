@@ -97,6 +97,7 @@ def fast_at(data: bytes, level: Confidence) -> list:
 @given(parts=st.lists(st.sampled_from([*TOKENS, "a" * 50, "0" * 40, "Zz+/" * 30, "%2", "=", "_", " ",
                                        "f00d" * 9, "Zz+/" * 8]), min_size=1, max_size=60))
 @example(parts=[" ", "Zz+/" * 8, " ", "f00d" * 8, " "])  # runs of 32: one not hex, one hex
+@example(parts=[" ", "0" * 40, " "])  # a run of 40: the shortest base64 token
 def test_long_texts_use_re2_with_the_same_matches(parts: list[str]) -> None:
     # Hex keys and base64 tokens are looked for inside runs found once: padding and runs that
     # touch them must not change what is found.
