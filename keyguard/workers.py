@@ -59,7 +59,7 @@ class Workers:
         # Once one has died, the executor ends the others (SIGTERM); the wait is for their codes.
         self._executor.shutdown()
         codes = [p.exitcode for p in self.processes if p.exitcode not in (None, 0, -signal.SIGTERM)]
-        detail = f" (exit code {codes[0]}: killed?)" if codes else ""
+        detail = "" if not codes else f" (exit code {codes[0]}{': killed?' if codes[0] < 0 else ''})"
         return InputError(f"a worker process ended before its work was done{detail}; "
                           "the scan is incomplete")
 
