@@ -42,7 +42,7 @@ class Workers:
 
         try:
             return self._executor.submit(function, *args)
-        except BrokenProcessPool:  # one died before (while it waited for work)
+        except BrokenProcessPool:  # one has died already (maybe while it waited for work)
             raise self._incomplete() from None
 
     def answer(self, future: Any) -> Any:
