@@ -211,7 +211,7 @@ def test_a_worker_killed_while_it_waits_makes_history_incomplete(repo: Repo) -> 
     for work, is no less gone. The scan says so and exits 4 (a pool that replaced it would give
     its task to a copy that inherited git's input pipe, and wait for ever)."""
     stream = []
-    for n in range(4000):  # commits enough for a plan that takes a while
+    for n in range(12_000):  # commits enough for a plan that takes a while (~0.25 s)
         value = f"VALUE = {n}\n"
         stream.append(f"commit refs/heads/main\ncommitter T <t@example.org> {1_700_000_000 + n} +0000\n"
                       "data 2\nc\n"  # each commit follows the last one on the branch
