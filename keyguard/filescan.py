@@ -18,8 +18,8 @@ from itertools import chain
 from typing import Any
 
 from keyguard.detect.fast import MARGIN, detect_prefiltered, only_built_in
-from keyguard.model import Blob, Finding, ScanError, Skipped, Suppressed, Unread
-from keyguard.scan import FAST_PATH_MIN, Item, Outcome, Policy, findings_at, judged, reported
+from keyguard.model import Blob, Finding, Item, ScanError, Skipped, Suppressed, Unread
+from keyguard.scan import FAST_PATH_MIN, Outcome, Policy, findings_at, judged, reported
 from keyguard.sources.files import Region, read_region
 from keyguard.workers import Workers, forked
 

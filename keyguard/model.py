@@ -117,6 +117,10 @@ class ScanError:
     message: str
 
 
+# What a scan is given: a text, a file still to read, or why there is nothing to scan.
+Item = Blob | Skipped | ScanError | Unread
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Suppressed:
     finding: Finding

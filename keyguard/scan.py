@@ -14,6 +14,7 @@ from keyguard.model import (
     Candidate,
     Confidence,
     Finding,
+    Item,
     Origin,
     ScanError,
     ScanResult,
@@ -34,7 +35,6 @@ class Policy:
     baseline: Baseline = field(default_factory=dict)
 
 
-Item = Blob | Skipped | ScanError | Unread
 # What scanning an item came to: None when it was scanned (Skipped or ScanError when not), and
 # its findings, kept and suppressed.
 Outcome = tuple[Skipped | ScanError | None, list[Finding], list[Suppressed]]

@@ -23,8 +23,8 @@ from keyguard.cli.common import (
 from keyguard.cli.options import report_options
 from keyguard.cli.staged import run_staged
 from keyguard.errors import UsageError
-from keyguard.model import ScanResult
-from keyguard.scan import Item, scan_items
+from keyguard.model import Item, ScanResult
+from keyguard.scan import scan_items
 
 if TYPE_CHECKING:
     from keyguard.history import Progress

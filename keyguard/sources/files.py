@@ -10,14 +10,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO
 
 from keyguard.errors import UsageError
-from keyguard.model import Blob, ScanError, Skipped, Unread
+from keyguard.model import Blob, Item, ScanError, Skipped, Unread
 from keyguard.sources.text import SNIFF, UTF16_BOMS, decode_text, is_binary
 from keyguard.worktree import repository_root
 
 if TYPE_CHECKING:
     import pathspec
-
-Item = Blob | Skipped | ScanError | Unread
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
