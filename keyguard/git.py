@@ -286,13 +286,7 @@ class ObjectReader:
             self._process.stdin.close()
         if self._process.stdout:
             self._process.stdout.close()
-        try:
-            self._process.wait(timeout=1)
-        except subprocess.TimeoutExpired:
-            # git waits for the end of its input, which never comes if a process forked since
-            # it started holds that pipe open too.
-            self._process.kill()
-            self._process.wait()
+        self._process.wait()
 
 
 def _widen(pipe: IO[bytes] | None) -> None:
