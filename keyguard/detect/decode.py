@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from keyguard.detect.rule import TOKEN_RUNS, Pass
 
 # 32 hex characters encode to 44 base64 characters; shorter tokens cannot hold a key.
-_BASE64_TOKEN = Pass(r"[A-Za-z0-9+/_-]{40,}={0,2}", inside=TOKEN_RUNS, shortest=40)
+_BASE64_TOKEN = Pass(r"[A-Za-z0-9+/_-]{40,}={0,2}", inside=TOKEN_RUNS, shortest_run=40)
 MAX_TOKEN = 64 << 10  # longer tokens are not decoded
 # What detection turns on: if percent-decoding a line leaves these alone, it finds nothing new.
 _SIGNIFICANT = re.compile(r"(?i)[0-9a-f]{32,}|x[-_]api[-_]key|key|token|secret|auth|credential|imin|passw")

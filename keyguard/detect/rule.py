@@ -47,17 +47,18 @@ class Pass:
     A pass `inside` another only looks within the other's matches (Python's `re` on those few
     short stretches), and the other's matches over a text are kept for the next pass over it:
     the hex-key and base64 rules share one pass for the runs that can hold either. Every
-    match must start within one of the other's and end at most 2 characters past it, and hold
-    `shortest` characters of it (the base64 pass skips a log's 32-character request ids)."""
+    match must start within one of the other's and end at most 2 characters past it, and the
+    other's matches shorter than `shortest_run` hold none (the base64 pass skips a log's
+    32-character request ids)."""
 
     LONG = 32 << 10
     SHORT = 1 << 10
 
-    def __init__(self, pattern: str, inside: Pass | None = None, shortest: int = 0) -> None:
+    def __init__(self, pattern: str, inside: Pass | None = None, shortest_run: int = 0) -> None:
         self.pattern = pattern
         self.compiled = re.compile(pattern)
         self.inside = inside
-        self.shortest = shortest
+        self.shortest_run = shortest_run
         self._last: tuple[str, list[tuple[int, int]]] = ("", [])  # a text and its spans
 
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
@@ -69,7 +70,7 @@ class Pass:
             yield from re2_spans(_re2(self.pattern.encode()), text.encode("ascii"))
         else:
             for start, end in self.inside.kept_spans(text):
-                if end - start < self.shortest:
+                if end - start < self.shortest_run:
                     continue
                 for match in self.compiled.finditer(text, start, end + 2):
                     yield match.span()
