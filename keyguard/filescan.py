@@ -146,10 +146,18 @@ def _joined(item: Item, answers: list[SliceAnswer]) -> Outcome:
     dropped: list[Suppressed] = []
     above = 0
     for (_, findings, suppressed), lines, _ in answers:
-        kept += [replace(f, line=f.line + above) for f in findings]
-        dropped += [replace(s, finding=replace(s.finding, line=s.finding.line + above)) for s in suppressed]
+        moved, moved_dropped = _moved(findings, suppressed, above)
+        kept += moved
+        dropped += moved_dropped
         above += lines
     return None, kept, dropped
+
+
+def _moved(findings: list[Finding], suppressed: list[Suppressed],
+           lines: int) -> tuple[list[Finding], list[Suppressed]]:
+    """The findings `lines` lines further down (up, when negative)."""
+    return ([replace(f, line=f.line + lines) for f in findings],
+            [replace(s, finding=replace(s.finding, line=s.finding.line + lines)) for s in suppressed])
 
 
 _POLICY: dict[str, Policy] = {}  # inherited by the workers
@@ -179,7 +187,4 @@ def _slice_answer(piece: Slice, policy: Policy) -> SliceAnswer:
     found = detect_prefiltered(data, file.path, policy.config.rules, at_least=policy.report_at)
     candidates = reported([c for c in found if keep_from <= c.line < keep_to], None, policy)
     kept, dropped = findings_at(file.path, data.decode("utf-8", errors="replace"), candidates, policy)
-    up = keep_from - 1
-    return ((None, [replace(f, line=f.line - up) for f in kept],
-             [replace(s, finding=replace(s.finding, line=s.finding.line - up)) for s in dropped]),
-            lines, region.version)
+    return (None, *_moved(kept, dropped, 1 - keep_from)), lines, region.version
