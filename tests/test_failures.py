@@ -146,13 +146,7 @@ def test_interrupted_workers_are_quiet(repo: Repo, command: str) -> None:
     """Ctrl-C reaches the whole foreground process group, workers included: history's, an
     audit's (one worker per repository), a large scan's. Only the main process speaks: exit
     130, one line."""
-    log = "".join(f"GET /x request_id={fake_key(f'r{n}')}\n" for n in range(150_000))
-    for name in ["access.log"] + (["old-1.log", "old-2.log", "old-3.log"] if command == "scan" else []):
-        repo.write(f"logs/{name}", log)  # a working tree is scanned faster than history
-    for n in range(300):  # enough file versions for two workers' worth of tasks
-        repo.write(f"src/m{n}.py", f"VALUE = {n}\n")
-    repo.stage()
-    repo.commit("a large, dense log: seconds of scanning")
+    _seconds_of_scanning(repo, logs=4 if command == "scan" else 1)
     args = ["history", "-j", "2"]
     if command == "audit":
         subprocess.run(["git", "clone", "-q", str(repo.path), str(repo.path.parent / "copy")], check=True)
@@ -176,13 +170,7 @@ def test_interrupted_workers_are_quiet(repo: Repo, command: str) -> None:
 def test_a_killed_worker_makes_the_scan_incomplete(repo: Repo, command: str) -> None:
     """A worker killed from outside (the OOM killer, kill -9) never answers for its work: the
     scan says so and exits 4, rather than waiting for ever or finishing without it."""
-    log = "".join(f"GET /x request_id={fake_key(f'r{n}')}\n" for n in range(150_000))
-    for n in range(4 if command == "scan" else 1):
-        repo.write(f"logs/access-{n}.log", log)
-    for n in range(300):  # enough file versions for two workers' worth of history tasks
-        repo.write(f"src/m{n}.py", f"VALUE = {n}\n")
-    repo.stage()
-    repo.commit("a large, dense log: seconds of scanning")
+    _seconds_of_scanning(repo, logs=4 if command == "scan" else 1)
     args = [command, "-j", "2"]
     if command == "audit":  # one worker per repository
         subprocess.run(["git", "clone", "-q", str(repo.path), str(repo.path.parent / "copy")], check=True)
@@ -240,11 +228,7 @@ def test_a_worker_killed_while_it_waits_makes_history_incomplete(repo: Repo) -> 
 def test_workers_end_when_the_main_process_is_killed(repo: Repo) -> None:
     """kill -9 of the main process alone (a CI runner's timeout, a user's kill): its workers
     find themselves orphaned and end, busy or not, rather than scan for no one or wait for ever."""
-    repo.write("logs/access.log", "".join(f"GET /x request_id={fake_key(f'r{n}')}\n" for n in range(150_000)))
-    for n in range(300):
-        repo.write(f"src/m{n}.py", f"VALUE = {n}\n")
-    repo.stage()
-    repo.commit("a large, dense log: seconds of scanning")
+    _seconds_of_scanning(repo, logs=1)
     process = subprocess.Popen([sys.executable, "-m", "keyguard", "history", "-j", "2"], cwd=repo.path,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
@@ -263,6 +247,19 @@ def test_workers_end_when_the_main_process_is_killed(repo: Repo) -> None:
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
+
+
+def _seconds_of_scanning(repo: Repo, logs: int) -> None:
+    """Committed and in the working tree: `logs` large, dense logs (seconds of scanning; a
+    working tree is scanned faster than history, so a scan needs more), and file versions
+    enough for two workers' worth of history tasks."""
+    log = "".join(f"GET /x request_id={fake_key(f'r{n}')}\n" for n in range(150_000))
+    for n in range(logs):
+        repo.write(f"logs/access-{n}.log", log)
+    for n in range(300):
+        repo.write(f"src/m{n}.py", f"VALUE = {n}\n")
+    repo.stage()
+    repo.commit("a large, dense log: seconds of scanning")
 
 
 def _cpu_seconds(pid: str) -> float:
