@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from keyguard.errors import InputError
+from keyguard.errors import InputError, KeyguardError
 
 
 def default_jobs() -> int:
@@ -32,7 +32,7 @@ class Workers:
 
     def __init__(self, executor: Any) -> None:
         self._executor = executor
-        first = executor.submit(int)  # the executor forks all its workers for its first task
+        first = self.submit(int)  # the executor forks all its workers for its first task
         self.processes = list(executor._processes.values())  # for their exit codes
         self.answer(first)
 
@@ -41,7 +41,7 @@ class Workers:
         from concurrent.futures.process import BrokenProcessPool
 
         try:
-            return self._executor.submit(function, *args)
+            return self._executor.submit(_run, function, *args)
         except BrokenProcessPool:  # one has died already (maybe while it waited for work)
             raise self._incomplete() from None
 
@@ -85,8 +85,22 @@ def forked(jobs: int, initializer: Callable[[], None] = ignore_interrupts) -> It
 
 
 def _started(initializer: Callable[[], None], parent: int) -> None:
-    initializer()
+    try:
+        initializer()
+    except Exception as e:  # raised by each task, so the main process says why in one line
+        _FAILED.append(e if isinstance(e, KeyguardError) else
+                       InputError(f"a worker process could not start: {e}; the scan is incomplete"))
     threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
+
+
+_FAILED: list[KeyguardError] = []  # in a worker: why it could not start (an executor's own
+# handling would log a traceback and end the worker, its work lost without a word on why)
+
+
+def _run(function: Callable[..., Any], *args: Any) -> Any:
+    if _FAILED:
+        raise _FAILED[0]
+    return function(*args)
 
 
 def _end_with(parent: int) -> None:

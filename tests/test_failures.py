@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from keyguard.errors import GitError, KeyguardError
 from keyguard.model import ScanError, Unread
 from keyguard.sources.files import WalkOptions, read_paths
+from keyguard.workers import forked
 from tests.conftest import Repo, Run, fake_key
 
 KEY = fake_key("failures")
@@ -288,3 +290,27 @@ def _children(pid: int) -> list[str]:
             return handle.read().split()
     except OSError:
         return []
+
+
+def _no_git() -> None:
+    raise GitError("git is not installed or not on PATH")
+
+
+def _no_processes_left() -> None:
+    raise BlockingIOError(11, "Resource temporarily unavailable")
+
+
+@pytest.mark.parametrize(("initializer", "expected"), [
+    (_no_git, "git is not installed or not on PATH"),
+    (_no_processes_left, "a worker process could not start: [Errno 11] Resource temporarily "
+                         "unavailable; the scan is incomplete"),
+])
+def test_a_worker_that_cannot_start_says_why(initializer: Callable[[], None], expected: str,
+                                             capfd: pytest.CaptureFixture[str]) -> None:
+    """A history worker starts its git when it is forked; if it cannot, the scan stops with
+    why, as one error of the main process (exit 4), not a traceback logged by the worker."""
+    with pytest.raises(KeyguardError) as raised, forked(2, initializer) as workers:
+        workers.answer(workers.submit(int))
+    assert str(raised.value) == expected
+    assert raised.value.exit_code == 4
+    assert capfd.readouterr().err == ""
