@@ -108,12 +108,13 @@ def history(revisions: tuple[str, ...], since: str | None, until: str | None,
 
 
 def _history(revisions: list[str], filters: list[str], max_file_size: str | None,
-             report: dict[str, Any], progress: Progress | None = None, jobs: int | None = None) -> int:
+             report: dict[str, Any], progress: Progress | None = None, jobs: int | None = None,
+             root: str | None = None) -> int:
     from keyguard.history import scan_history
     from keyguard.workers import default_jobs
 
     started = time.perf_counter()
-    root = git.toplevel()
+    root = root or git.toplevel()
     policy = load_policy(report, base=root)
     limit = size_option(max_file_size, policy.config.max_file_size)
     result = scan_history(revisions, filters, policy, limit, cwd=root, progress=progress,
@@ -161,4 +162,5 @@ def ci(base: str | None, **report: Any) -> int:
     if report["show_secrets"]:
         raise UsageError("--show-secrets is refused in CI: keys never go into a build log")
     ci_range = detect_range(os.environ, base)
-    return _history(range_revisions(ci_range, git.toplevel()), [], None, report)
+    root = git.toplevel()
+    return _history(range_revisions(ci_range, root), [], None, report, root=root)
