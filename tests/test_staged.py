@@ -122,6 +122,45 @@ def test_deletion_rename_and_odd_names(repo: Repo) -> None:
     assert result.code == 1 and "line\\x0abreak.env:1:12" in result.out
 
 
+@pytest.mark.parametrize("name", ["prod secrets.env", "my dir/a.env", "tab\tname.env"])
+def test_names_with_spaces_and_tabs(repo: Repo, name: str) -> None:
+    """git's patch ends a name holding a space with a tab: the lines added must still count."""
+    repo.write(name, f"IMIN_API_KEY={KEY}\n")
+    repo.stage()
+    repo.commit("already committed")
+    repo.write(name, f"IMIN_API_KEY={KEY}\nDEBUG=1\n")
+    repo.stage()
+    assert repo.keyguard("staged").code == 0  # the committed key's line is not new
+    repo.write(name, f"IMIN_API_KEY={KEY}\nDEBUG=1\nIMIN_TOKEN={OTHER}\n")
+    repo.stage()
+    result = repo.keyguard("staged")
+    assert result.code == 1 and re.search(r"\.env:3:12 +hex32-key", result.out), result.out
+    assert ":1:" not in result.out
+
+
+@pytest.mark.parametrize("why", ["utf-16", "attribute"])
+def test_text_that_git_diffs_as_binary(repo: Repo, why: str) -> None:
+    """UTF-16 (NUL bytes) and a `binary` attribute make git give no lines for a change; the
+    lines new to the file are found by comparing the versions."""
+    def write(text: str) -> None:
+        (repo.path / "win.env").write_bytes(text.encode("utf-16" if why == "utf-16" else "utf-8"))
+
+    if why == "attribute":
+        repo.write(".gitattributes", "*.env binary\n")
+    write(f"IMIN_API_KEY={KEY}\n")
+    repo.stage()
+    assert repo.keyguard("staged").code == 1  # a new file: every line is new
+    repo.commit("already committed")
+    write(f"IMIN_API_KEY={KEY}\nDEBUG=1\n")
+    repo.stage()
+    assert repo.keyguard("staged").code == 0
+    write(f"DEBUG=1\nIMIN_API_KEY={KEY}\nIMIN_TOKEN={OTHER}\n")
+    repo.stage()
+    result = repo.keyguard("staged")
+    assert result.code == 1 and "win.env:3:12  hex32-key" in result.out, result.out
+    assert "win.env:2:" not in result.out
+
+
 def test_binary_and_submodule(repo: Repo, tmp_path) -> None:
     inner = Repo(tmp_path / "inner")
     inner.write("x", "x\n")

@@ -26,18 +26,18 @@ def read_staged(paths: Sequence[str], max_size: int, merge_head: str,
     """Each added or changed file of the index, with the lines this commit adds or changes.
     `merge_head` is the path of MERGE_HEAD (`git rev-parse --git-path MERGE_HEAD`)."""
     pathspec = ["--", *paths] if paths else []
-    try:
-        raw, added = _diff("HEAD", pathspec, cwd)
-    except GitError:
-        if git.has_commit("HEAD", cwd):
-            raise
-        raw, added = _diff(git.empty_tree(cwd), pathspec, cwd)  # the first commit: all is new
-    for parent in _merge_heads(merge_head, cwd):
-        # Concluding a merge: a line is this commit's only if it is new to every parent.
-        theirs = _diff(parent, pathspec, cwd)[1]
-        added = {path: lines & theirs.get(path, set()) for path, lines in added.items()}
     with git.ObjectReader(cwd) as objects:
-        for path, sha in staged_blobs(raw):
+        try:
+            staged, added = _diff("HEAD", pathspec, cwd, objects, max_size)
+        except GitError:
+            if git.has_commit("HEAD", cwd):
+                raise
+            staged, added = _diff(git.empty_tree(cwd), pathspec, cwd, objects, max_size)  # all is new
+        for parent in _merge_heads(merge_head, cwd):
+            # Concluding a merge: a line is this commit's only if it is new to every parent.
+            theirs = _diff(parent, pathspec, cwd, objects, max_size)[1]
+            added = {path: lines & theirs.get(path, set()) for path, lines in added.items()}
+        for path, _, sha in staged:
             _, data = objects.read(sha, max_size)
             if data is None:
                 yield Skipped.over_size_cap(path, max_size)
@@ -49,13 +49,34 @@ def read_staged(paths: Sequence[str], max_size: int, merge_head: str,
                 yield Blob(path=path, text=text, only_lines=frozenset(added.get(path, ())))
 
 
-def _diff(base: str, pathspec: list[str], cwd: str | None) -> tuple[bytes, dict[str, set[int]]]:
+def _diff(base: str, pathspec: list[str], cwd: str | None, objects: git.ObjectReader,
+          max_size: int) -> tuple[list[tuple[str, str, str]], dict[str, set[int]]]:
     """One `git diff-index --patch-with-raw -z`: the raw entries (NUL-separated), an empty
-    field, then the `-U0` patch whose hunks give the added lines."""
+    field, then the `-U0` patch whose hunks give the added lines. A changed file the patch
+    has no text for (binary to git, as UTF-16 is, or by an attribute) has its added lines
+    found here, when it is text to keyguard."""
     out = git.run(["diff-index", "--cached", "--patch-with-raw", "-z", "-U0", "--no-abbrev",
                    *_DIFF_OPTIONS, base, *pathspec], cwd=cwd)
     raw, separator, patch = out.partition(b"\0\0")
-    return (raw + b"\0" if separator else raw), added_lines(patch)
+    staged = list(staged_blobs(raw + b"\0" if separator else raw))
+    added = added_lines(patch)
+    for path, old, new in staged:
+        if path not in added and old != new:
+            added[path] = _new_lines(objects, old, new, max_size)
+    return staged, added
+
+
+def _new_lines(objects: git.ObjectReader, old: str, new: str, max_size: int) -> set[int]:
+    """The numbers of the lines of blob `new` that blob `old` does not hold (every line of
+    a new file, or of an old version that is binary or over the size cap)."""
+    _, data = objects.read(new, max_size)
+    text = None if data is None else decode_text(data)
+    if text is None:
+        return set()  # not scanned as text: no lines to count
+    before = None if git.is_null_sha(old) else objects.read(old, max_size)[1]
+    old_text = None if before is None else decode_text(before)
+    had = set() if old_text is None else set(old_text.split("\n"))
+    return {number for number, line in enumerate(text.split("\n"), 1) if line not in had}
 
 
 def _merge_heads(path: str, cwd: str | None) -> list[str]:
@@ -66,8 +87,8 @@ def _merge_heads(path: str, cwd: str | None) -> list[str]:
         return []
 
 
-def staged_blobs(raw: bytes) -> Iterator[tuple[str, str]]:
-    """(path, new blob) for each added, modified, renamed, copied or retyped file.
+def staged_blobs(raw: bytes) -> Iterator[tuple[str, str, str]]:
+    """(path, old blob, new blob) for each added, modified, renamed, copied or retyped file.
 
     `git diff --raw -z`: `:<old mode> <new mode> <old sha> <new sha> <status>` NUL path NUL,
     with a second path for renames and copies.
@@ -84,7 +105,7 @@ def staged_blobs(raw: bytes) -> Iterator[tuple[str, str]]:
         path = tokens[index + paths].decode("utf-8", "surrogateescape")
         index += 1 + paths
         if meta[4][0] in "AMRCT" and meta[1] != _GITLINK:
-            yield path, meta[3]
+            yield path, meta[2], meta[3]
 
 
 def added_lines(patch: bytes) -> dict[str, set[int]]:
@@ -93,7 +114,8 @@ def added_lines(patch: bytes) -> dict[str, set[int]]:
     current: set[int] | None = None
     for line in patch.split(b"\n"):
         if line.startswith(b"+++ "):
-            target = line[4:]
+            # git ends the name with a tab when it holds a space; a tab in a name is quoted
+            target = line[4:].removesuffix(b"\t")
             current = None if target == b"/dev/null" else result.setdefault(_unquote(target)[2:], set())
         elif current is not None and (hunk := _HUNK.match(line)):
             start, count = int(hunk[1]), int(hunk[2] or b"1")
