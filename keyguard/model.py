@@ -148,18 +148,25 @@ class ScanResult:
         return not self.errors
 
 
-_HEX32_RUN = re.compile(r"[0-9A-Fa-f]{32,}")
+# What could hold a key or part of one: a 32-hex run, a base64 token, percent escapes and hex.
+_KEY_LIKE = re.compile(r"[0-9A-Fa-f]{32,}|[A-Za-z0-9+/_-]{40,}={0,2}|(?:%[0-9A-Fa-f]{2}|[0-9A-Fa-f]){16,}")
+# What base64 and percent-encoding write.
+_ENCODED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_%.~-"
 
 
 def excerpt_of(line: str, column: int, secret: str, others: Iterable[str] = (), width: int = 100) -> str:
     """The line around the secret, clipped to about `width` characters. Everything else on it
-    that looks like a key (other findings, any 32-hex run) is redacted before clipping, so no
-    fragment of another key can show."""
+    that looks like a key or an encoded one (other findings, 32-hex runs, base64 tokens,
+    percent escapes) is redacted before clipping, so no fragment of another key can show. A
+    secret found decoded stands in for the whole encoded text at its column."""
     start = column - 1
-    before, after = line[:start], line[start + len(secret) :].rstrip()
+    end = start + len(secret)
+    if line[start:end] != secret:  # base64, percent-encoded: none of its encoding is shown
+        end = len(line) - len(line[start:].lstrip(_ENCODED))
+    before, after = line[:start], line[end:].rstrip()
     for other in sorted({o for o in others if o != secret}, key=len, reverse=True):
         before, after = before.replace(other, redact(other)), after.replace(other, redact(other))
-    before, after = (_HEX32_RUN.sub(lambda m: redact(m[0]), part) for part in (before, after))
+    before, after = (_KEY_LIKE.sub(lambda m: redact(m[0]), part) for part in (before, after))
     room = max(20, width - len(secret)) // 2
     head = before.lstrip()[-room:] if len(before.lstrip()) > room else before.lstrip()
     tail = after[:room]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import dataclasses
 import io
@@ -14,7 +15,7 @@ import pytest
 
 from keyguard.model import Confidence, Finding, Origin, ScanError, ScanResult, Skipped, excerpt_of
 from keyguard.reporters import FORMATS, ReportOptions, renderer
-from tests.conftest import fake_key
+from tests.conftest import Repo, fake_key
 
 GOLDEN = Path(__file__).parent / "golden"
 ROOT = Path(__file__).parents[1]
@@ -124,3 +125,21 @@ def test_hostile_paths_inject_nothing(path: str) -> None:
             json.loads(out)
         if name == "junit":
             ET.fromstring(out)
+
+
+@pytest.mark.parametrize("name", sorted(FORMATS))
+def test_no_fragment_of_an_encoded_key_shows(repo: Repo, name: str) -> None:
+    """A key found decoded (base64, percent-encoding) is redacted as a key; its encoded text,
+    and another encoded key on the line, are not shown in part: each piece would give a part
+    of the key back."""
+    token = base64.b64encode(f"IMIN_API_KEY_STAGE1={KEY}".encode()).decode()
+    other = base64.b64encode(f"IMIN_TOKEN={OTHER}".encode()).decode()
+    escaped = "".join(f"%{ord(c):02x}" if n % 3 else c for n, c in enumerate(OTHER))
+    repo.write("secret.yaml", f"data:\n  a: {token} b: {other}\n  url: /v1?api_key={escaped}&page=2\n")
+    result = repo.keyguard("scan", "--format", name, "--min-confidence", "low")
+    assert result.code == 1, result.out + result.err
+    shown = result.out + result.err
+    assert KEY[:4] in shown and OTHER[-4:] in shown, shown  # both found, and shown redacted
+    for encoded in (token, other, escaped, KEY, OTHER):
+        pieces = {encoded[i : i + 10] for i in range(len(encoded) - 9)}
+        assert not [piece for piece in pieces if piece in shown], (encoded, shown)
