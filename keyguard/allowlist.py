@@ -114,5 +114,6 @@ def _date(value: object, where: str, problems: list[str]) -> datetime.date | Non
             return datetime.date.fromisoformat(value)
         except ValueError:
             pass
-    problems.append(f"{where}: 'expires' must be a date like 2027-01-31, not {value!r}")
+    shown = value.isoformat() if isinstance(value, (datetime.date, datetime.time)) else repr(value)
+    problems.append(f"{where}: 'expires' must be a date like 2027-01-31, not {shown}")
     return None

@@ -70,6 +70,9 @@ def load_config(path: str | None, root: str, today: datetime.date) -> Config:
     allow = _entries(table.get("allow", []), "allow", ALLOW_KEYS, parse_allow, label, problems)
     verify = _entries(table.get("verify", []), "verify", VERIFY_KEYS, parse_verify, label, problems)
     settings = _settings(table, label, problems)
+    known = [rule.id for rule in RULES + rules]
+    problems += [f"{entry.where}: 'rules': no rule {name!r} (rules: {', '.join(known)})"
+                 for entry in allow for name in sorted(entry.rules or ()) if name not in known]
     if problems:
         raise ConfigError("\n".join(problems))
     active = tuple(e for e in allow if e.expires is None or e.expires >= today)
@@ -92,10 +95,10 @@ def _settings(table: dict[str, Any], label: str, problems: list[str]) -> dict[st
     else:
         problems.append(f"{label}: 'blocking-confidence' must be low, medium or high, not {grade!r}")
     baseline = table.get("baseline", DEFAULT_BASELINE)
-    if isinstance(baseline, str) and baseline:
+    if isinstance(baseline, str) and baseline and not os.path.normpath(baseline).startswith(("..", "/")):
         settings["baseline"] = baseline
     else:
-        problems.append(f"{label}: 'baseline' must be a path relative to the repository root")
+        problems.append(f"{label}: 'baseline' must be a path inside the repository, relative to its root")
     by_default = table.get("verify-by-default", False)
     if isinstance(by_default, bool):
         settings["verify_by_default"] = by_default
@@ -176,16 +179,26 @@ def _read_table(path: str, label: str) -> dict[str, Any]:
         raise ConfigError(f"{label}: cannot read: {e.strerror}") from e
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{label}: invalid TOML: {e}") from e
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{label}: not UTF-8 text, as TOML must be (byte {e.start + 1}: "
+                          f"{e.object[e.start:e.start + 1]!r})") from e
     if os.path.basename(path) == "pyproject.toml":
-        section = data.get("tool", {}).get("keyguard", {})
-        return section if isinstance(section, dict) else {}
+        tool = data.get("tool", {})
+        section = tool.get("keyguard", {}) if isinstance(tool, dict) else {}
+        if not isinstance(section, dict):
+            raise ConfigError(f"{label}: 'tool.keyguard' must be a table ([tool.keyguard])")
+        return section
     return data
 
 
 def _has_tool_section(pyproject: str) -> bool:
-    """Textual, so that a broken pyproject.toml with a keyguard section is reported, not skipped."""
+    """Textual, so that a broken pyproject.toml with a keyguard section is reported, not skipped:
+    `[tool.keyguard]`, `keyguard = ...` under `[tool]`, or a dotted `tool.keyguard.x = ...`."""
     try:
         with open(pyproject, encoding="utf-8", errors="replace") as handle:
-            return "[tool.keyguard" in handle.read()
+            return _TOOL_SECTION.search(handle.read()) is not None
     except OSError:
         return False
+
+
+_TOOL_SECTION = re.compile(r"(?m)^\s*(?:\[\[?\s*tool\s*\.\s*keyguard\b|(?:tool\s*\.\s*)?keyguard\s*[.=])")

@@ -26,11 +26,14 @@ def parse_rule(raw: dict[str, Any], where: str, taken: set[str], problems: list[
     if confidence not in ("low", "medium", "high"):
         problems.append(f"{where}: 'confidence' must be low, medium or high, not {confidence!r}")
     lists = {key: _strings(raw, key, where, problems) for key in ("keywords", "examples", "counterexamples")}
+    description = raw.get("description", f"custom rule {rule_id}")
+    if not isinstance(description, str):
+        problems.append(f"{where}: 'description' must be a string")
     if len(problems) > before:
         return None
     finder = _finder(pattern, tuple(k.lower() for k in lists["keywords"]), Confidence.parse(confidence))
     rule = Rule(id=str(rule_id), name=str(rule_id), confidences=f"{confidence} (configured)",
-                description=str(raw.get("description", f"custom rule {rule_id}")), find=finder,
+                description=description, find=finder,
                 examples=tuple(lists["examples"]), counterexamples=tuple(lists["counterexamples"]))
     _check_examples(rule, where, problems)
     return rule if len(problems) == before else None

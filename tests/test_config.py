@@ -72,6 +72,11 @@ def test_config_option_overrides(project: Repo) -> None:
         ('[[allow]]\npaths = ["x"]\nexpires = "soon"\nreason = "r"\n',
          "[[allow]] #1: 'expires' must be a date like 2027-01-31"),
         ('[[allow]]\nreason = "r"\n', "[[allow]] #1: needs at least one of paths, regexes"),
+        ('[[allow]]\npaths = ["x"]\nexpires = 2020-01-01T10:00:00\nreason = "r"\n',
+         "'expires' must be a date like 2027-01-31, not 2020-01-01T10:00:00"),
+        ('[[allow]]\npaths = ["x"]\nrules = ["hex32_key"]\nreason = "r"\n',
+         "[[allow]] #1: 'rules': no rule 'hex32_key' (rules: x-api-key, hex32-key)"),
+        ("baseline = '../outside.json'\n", "'baseline' must be a path inside the repository"),
         ("max-file-size = -1\n", "'max-file-size': not a size"),
         ("blocking-confidence = 'severe'\n", "'blocking-confidence' must be low, medium or high"),
         ("allow = [\n", ".keyguard.toml: invalid TOML"),
@@ -83,6 +88,8 @@ def test_config_option_overrides(project: Repo) -> None:
          "[[rules]] #1: example does not match: 'acme_short'"),
         ('[[rules]]\nid = "acme"\nregex = "acme_(?P<secret>[a-z0-9]{5})"\ncounterexamples = ["acme_12345"]\n',
          "[[rules]] #1: counterexample matches: 'acme_12345'"),
+        ('[[rules]]\nid = "acme"\nregex = "acme_(?P<secret>[a-z0-9]{5})"\ndescription = 5\n',
+         "[[rules]] #1: 'description' must be a string"),
     ],
 )
 def test_each_mistake_is_exit_3_with_file_entry_and_key(project: Repo, content: str, message: str) -> None:
@@ -91,6 +98,22 @@ def test_each_mistake_is_exit_3_with_file_entry_and_key(project: Repo, content: 
         run = project.keyguard(*command)
         assert run.code == 3 and message in run.err, (command, run.err)
         assert "Traceback" not in run.err
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    (".keyguard.toml", b"\xff\xfeb\x00l\x00",
+     ".keyguard.toml: not UTF-8 text, as TOML must be (byte 1: b'\\xff')"),
+    ("pyproject.toml", b"[tool]\nkeyguard = 5\n", "pyproject.toml: 'tool.keyguard' must be a table"),
+    ("pyproject.toml", b"[tool]\nkeyguard = { blocking-confidence = 'severe' }\n",
+     "pyproject.toml: 'blocking-confidence' must be low, medium or high"),
+    ("pyproject.toml", b"tool.keyguard.max_file_size = 1\n", "pyproject.toml: unknown key 'max_file_size'"),
+])
+def test_unreadable_and_misplaced_configuration(project: Repo, name: str, content: bytes,
+                                                message: str) -> None:
+    (project.path / name).write_bytes(content)
+    run = project.keyguard("config", "check")
+    lines = run.err.strip().splitlines()
+    assert run.code == 3 and len(lines) == 1 and lines[0].startswith(f"keyguard: {message}"), run.err
 
 
 def test_every_problem_is_reported_not_just_the_first(project: Repo) -> None:
