@@ -221,6 +221,28 @@ def test_fifo_does_not_hang(keyguard: Keyguard, tmp_path: Path) -> None:
     assert run.code == 0 and "pipe: not a regular file" in run.out
 
 
+def test_a_named_pipe_or_device_is_read_as_standard_input_is(tmp_path: Path) -> None:
+    """`keyguard scan <(command)`, /dev/stdin, a FIFO given by name: the user asked for its
+    content (a FIFO found while walking is skipped: above)."""
+    os.mkfifo(tmp_path / "pipe")
+    writer = subprocess.Popen(["sh", "-c", f"printf 'IMIN_API_KEY={ISSUE_KEY}\\n' > pipe"], cwd=tmp_path)
+    named = keyguard_process("scan", "pipe", cwd=tmp_path)
+    writer.wait(timeout=60)
+    assert named.returncode == 1 and b"pipe:1:14  hex32-key (high)" in named.stdout, named
+    piped = keyguard_process("scan", "/dev/stdin", stdin=f"IMIN_API_KEY={ISSUE_KEY}\n".encode())
+    assert piped.returncode == 1 and b"/dev/stdin:1:14  hex32-key (high)" in piped.stdout, piped
+    empty = keyguard_process("scan", "/dev/null")
+    assert empty.returncode == 0 and b"1 file scanned" in empty.stdout
+
+
+def test_closed_standard_input_is_exit_4() -> None:
+    done = subprocess.run(["sh", "-c", f'"{sys.executable}" -m keyguard scan - <&-'], capture_output=True,
+                          text=True, check=False, timeout=60)
+    assert done.returncode == 4, done.stderr
+    assert_one_clean_line(done.stderr)
+    assert "cannot read <stdin>: standard input is closed" in done.stderr
+
+
 def test_help_and_version(keyguard: Keyguard) -> None:
     assert keyguard("--version").out.startswith("keyguard, version ")
     for command in ("scan", "rules"):

@@ -179,6 +179,8 @@ def test_hook_message_prints_the_allow_command_that_works(leaky: Repo) -> None:
     assert entry == {"fingerprint": fingerprint, "rule_id": "hex32-key", "path": "app/settings.py",
                      "status": "allowed", "reason": "sandbox key, revoked"}
     assert leaky.keyguard("allow", "nothex", "--reason", "x").code == 2
+    pasted = leaky.keyguard("allow", KEY, "--reason", "x")  # the key instead of its fingerprint
+    assert pasted.code == 2 and KEY not in pasted.err and f"{KEY[:4]}…{KEY[-4:]}" in pasted.err
 
 
 # Custom rules

@@ -23,7 +23,7 @@ from keyguard.cli.common import (
 from keyguard.cli.options import report_options
 from keyguard.cli.staged import run_staged
 from keyguard.errors import UsageError
-from keyguard.model import Item, ScanResult
+from keyguard.model import Item, ScanError, ScanResult
 from keyguard.scan import scan_items
 
 if TYPE_CHECKING:
@@ -69,7 +69,10 @@ def _items(paths: tuple[str, ...], stdin_name: str,
 
     files = [p for p in paths if p != "-"]
     if "-" in paths:
-        yield read_stream(sys.stdin.buffer, stdin_name, walk.max_file_size)
+        if sys.stdin is None:  # closed by the caller (`<&-`)
+            yield ScanError(path=stdin_name, message="standard input is closed")
+        else:
+            yield read_stream(sys.stdin.buffer, stdin_name, walk.max_file_size)
     if files:
         yield from read_paths(files, walk)
 

@@ -20,7 +20,7 @@ from keyguard.cli.options import config_options
 from keyguard.config import Config
 from keyguard.detect import RULES
 from keyguard.errors import UsageError
-from keyguard.model import Finding
+from keyguard.model import Finding, redact
 from keyguard.scan import Policy, scan_items
 from keyguard.sources.files import WalkOptions, read_paths
 from keyguard.terminal import neutralise
@@ -93,7 +93,8 @@ def allow(fingerprints: tuple[str, ...], reason: str, config_path: str | None,
     """Allow findings by FINGERPRINT (printed with each finding), with a reason, in the baseline."""
     for fingerprint in fingerprints:
         if not _FINGERPRINT.fullmatch(fingerprint):
-            raise UsageError(f"not a fingerprint: {fingerprint!r} (16 hex digits, as reports print)")
+            shown = repr(fingerprint) if len(fingerprint) < 16 else redact(fingerprint)  # a key pasted?
+            raise UsageError(f"not a fingerprint: {shown} (16 hex digits, as reports print)")
     if not reason.strip():
         raise UsageError("--reason must say why")
     config = load_configuration(config_path)

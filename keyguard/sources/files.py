@@ -55,8 +55,15 @@ def _read_named(path: str, options: WalkOptions) -> Iterator[Item]:
     if stat.S_ISDIR(info.st_mode):
         root = repository_root(path) if options.use_gitignore else None
         yield from _walk(path, options, _Ignores.for_directory(root, path))
-    else:
+    elif stat.S_ISREG(info.st_mode):
         yield Unread(path=path, size=info.st_size, limit=options.max_file_size)
+    else:  # a pipe or device named by the user (`<(command)`, /dev/stdin): read as `-` is
+        try:
+            with open(path, "rb") as handle:
+                item: Item = read_stream(handle, path, options.max_file_size)
+        except OSError as e:
+            item = ScanError(path=path, message=_describe(e))
+        yield item
 
 
 def _walk(top: str, options: WalkOptions, ignores: _Ignores) -> Iterator[Item]:
