@@ -6,6 +6,7 @@ no plaintext. Entries are sorted, so the file changes only when its content does
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -45,25 +46,44 @@ def load_baseline(path: str, label: str) -> Baseline:
 
 
 def _parse(document: object, label: str) -> Baseline:
-    if not isinstance(document, dict) or not isinstance(document.get("keyguard_baseline"), int):
+    version = document.get("keyguard_baseline") if isinstance(document, dict) else None
+    if not isinstance(document, dict) or type(version) is not int:
         raise ConfigError(f"{label}: not a keyguard baseline (no 'keyguard_baseline' version)")
-    if document["keyguard_baseline"] > VERSION:
+    if version > VERSION:
         raise ConfigError(f"{label}: written by a newer keyguard (baseline version "
-                          f"{document['keyguard_baseline']}, this one reads {VERSION}): upgrade keyguard")
+                          f"{version}, this one reads {VERSION}): upgrade keyguard")
+    _no_other_keys(document, ("keyguard_baseline", "findings"), label)
     entries = document.get("findings")
     if not isinstance(entries, list):
         raise ConfigError(f"{label}: 'findings' must be a list")
-    return dict(_entry(raw, f"{label}: findings #{n}") for n, raw in enumerate(entries, 1))
+    baseline: Baseline = {}
+    for number, raw in enumerate(entries, 1):
+        entry = _entry(raw, f"{label}: findings #{number}")
+        if entry.fingerprint in baseline:
+            raise ConfigError(f"{label}: findings #{number}: fingerprint {entry.fingerprint} is listed twice")
+        baseline[entry.fingerprint] = entry
+    return baseline
 
 
-def _entry(raw: object, where: str) -> tuple[str, Entry]:
-    fields = ("fingerprint", "rule_id", "path", "status", "reason")
-    if not isinstance(raw, dict) or not all(isinstance(raw.get(f), str) for f in fields):
-        raise ConfigError(f"{where}: needs string fields {', '.join(fields)}")
-    if len(raw["fingerprint"]) != _FINGERPRINT_LENGTH:
+_FIELDS = ("fingerprint", "rule_id", "path", "status", "reason")
+_FINGERPRINT = re.compile(f"[0-9a-f]{{{_FINGERPRINT_LENGTH}}}")
+
+
+def _entry(raw: object, where: str) -> Entry:
+    if not isinstance(raw, dict) or not all(isinstance(raw.get(f), str) for f in _FIELDS):
+        raise ConfigError(f"{where}: needs string fields {', '.join(_FIELDS)}")
+    _no_other_keys(raw, _FIELDS, where)  # no line numbers, no timestamps: see the top
+    if not _FINGERPRINT.fullmatch(raw["fingerprint"]):
         raise ConfigError(f"{where}: 'fingerprint' must be {_FINGERPRINT_LENGTH} hex digits")
-    entry = Entry(**{f: raw[f] for f in fields})
-    return entry.fingerprint, entry
+    if raw["status"] not in ("accepted", "allowed"):
+        raise ConfigError(f"{where}: 'status' must be accepted or allowed, not {raw['status']!r}")
+    return Entry(**{f: raw[f] for f in _FIELDS})
+
+
+def _no_other_keys(table: dict[str, object], known: tuple[str, ...], where: str) -> None:
+    unknown = [key for key in table if key not in known]
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(known)})")
 
 
 def render_baseline(baseline: Baseline) -> str:

@@ -142,6 +142,14 @@ def test_baseline_update_and_prune(leaky: Repo) -> None:
     assert (leaky.path / ".keyguard-baseline.json").read_text().endswith("}\n")
 
 
+ENTRY = ('{"fingerprint": "0123456789abcdef", "rule_id": "hex32-key", "path": "a.env", '
+         '"status": "accepted", "reason": "r"}')
+
+
+def baseline_of(*entries: str) -> str:
+    return '{"keyguard_baseline": 1, "findings": [' + ", ".join(entries) + "]}"
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -149,6 +157,14 @@ def test_baseline_update_and_prune(leaky: Repo) -> None:
         ('{"findings": []}', "not a keyguard baseline (no 'keyguard_baseline' version)"),
         ('{"keyguard_baseline": 9, "findings": []}', "written by a newer keyguard (baseline version 9"),
         ('{"keyguard_baseline": 1, "findings": [{"fingerprint": "x"}]}', "findings #1: needs string fields"),
+        ('{"keyguard_baseline": true, "findings": []}', "no 'keyguard_baseline' version"),
+        ('{"keyguard_baseline": 1, "findings": [], "generated": "today"}', "unknown key 'generated'"),
+        (baseline_of(ENTRY[:-1] + ', "line": 3}'), "findings #1: unknown key 'line'"),
+        (baseline_of(ENTRY, ENTRY), "findings #2: fingerprint 0123456789abcdef is listed twice"),
+        (baseline_of(ENTRY.replace("accepted", "bogus")),
+         "findings #1: 'status' must be accepted or allowed, not 'bogus'"),
+        (baseline_of(ENTRY.replace("0123", "WXYZ")),
+         "findings #1: 'fingerprint' must be 16 hex digits"),
     ],
 )
 def test_broken_baseline_is_exit_3(leaky: Repo, content: str, message: str) -> None:
@@ -157,6 +173,24 @@ def test_broken_baseline_is_exit_3(leaky: Repo, content: str, message: str) -> N
         run = leaky.keyguard(*command)
         assert run.code == 3 and message in run.err, (command, run.err)
     assert (leaky.path / ".keyguard-baseline.json").read_text() == content  # never rewritten
+
+
+def test_a_symlinked_baseline_stays_a_link(leaky: Repo) -> None:
+    """A team keeping the baseline elsewhere and linking it: the target is updated, the link kept."""
+    (leaky.path / "shared").mkdir()
+    (leaky.path / "shared/baseline.json").write_text('{"keyguard_baseline": 1, "findings": []}\n')
+    os.chmod(leaky.path / "shared/baseline.json", 0o640)
+    (leaky.path / ".keyguard-baseline.json").symlink_to("shared/baseline.json")
+    assert leaky.keyguard("baseline", "--update").code == 0
+    assert (leaky.path / ".keyguard-baseline.json").is_symlink()
+    assert len(json.loads((leaky.path / "shared/baseline.json").read_text())["findings"]) == 2
+    assert os.stat(leaky.path / "shared/baseline.json").st_mode & 0o777 == 0o640  # as the user set it
+
+
+def test_each_report_needs_its_own_file(leaky: Repo) -> None:
+    run = leaky.keyguard("scan", "-o", "r.json", "--report", "sarif=./r.json")
+    assert run.code == 2 and "two reports would go to one file" in run.err
+    assert not (leaky.path / "r.json").exists()
 
 
 def test_baseline_option(leaky: Repo) -> None:

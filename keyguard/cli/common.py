@@ -5,9 +5,11 @@ the options click parses are declared in keyguard/cli/options.py."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import os
+import stat
 import sys
 import time
 from collections.abc import Callable
@@ -46,7 +48,8 @@ def load_configuration(config_path: str | None) -> Config:
     root, found = find_config(os.getcwd())
     if config_path is not None:
         if not os.path.isfile(config_path):
-            raise UsageError(f"--config: no such file: {config_path!r}")
+            problem = "not a regular file" if os.path.exists(config_path) else "no such file"
+            raise UsageError(f"--config: {problem}: {config_path!r}")
         found = config_path
     config = load_config(found, root, datetime.date.today())
     for warning in config.warnings:
@@ -120,6 +123,9 @@ def _emit(result: ScanResult, report: dict[str, Any]) -> None:
     options = ReportOptions(show_secrets=report["show_secrets"], explain=report["explain"],
                             color=color, verbose=report["verbose"],
                             show_suppressed=report["show_suppressed"])
+    paths = [path for _, path in report["reports"]] + ([output] if output else [])
+    if len({os.path.realpath(path) for path in paths}) < len(paths):
+        raise UsageError("two reports would go to one file: give each --report and --output its own path")
     for name, path in report["reports"]:
         write_atomically(path, renderer(name)(result, dataclasses.replace(options, color=False)), mode=0o600)
     if report["quiet"] and not result.findings and result.complete:
@@ -151,7 +157,10 @@ def progress_display() -> Callable[[int, int], None] | None:
 def write_atomically(path: str, text: str, mode: int) -> None:
     """Readers see the old file or the whole new one, never half of it."""
     import tempfile  # only commands that write files pay for it
-    directory = os.path.dirname(os.path.abspath(path))
+    target = os.path.realpath(path)  # a symlink is kept, and the file it points to replaced
+    with contextlib.suppress(OSError):
+        mode = stat.S_IMODE(os.stat(target).st_mode)  # as the user had it
+    directory = os.path.dirname(target)
     try:
         handle, temporary = tempfile.mkstemp(dir=directory, prefix=".keyguard-", suffix=".tmp")
     except OSError as e:
@@ -160,7 +169,7 @@ def write_atomically(path: str, text: str, mode: int) -> None:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
         os.chmod(temporary, mode)
-        os.replace(temporary, path)
+        os.replace(temporary, target)
     except BaseException:
         os.unlink(temporary)
         raise
