@@ -73,6 +73,23 @@ def test_sarif_validates_against_the_official_schema() -> None:
     assert log["runs"][0]["tool"]["driver"]["version"]
     rules = log["runs"][0]["tool"]["driver"]["rules"]
     assert all("security-severity" in rule["properties"] for rule in rules)
+    [invocation] = log["runs"][0]["invocations"]  # a path could not be read: not a clean scan
+    assert invocation["executionSuccessful"] is False
+    [notification] = invocation["toolExecutionNotifications"]
+    assert notification["message"]["text"] == "cannot read locked: permission denied"
+
+
+def test_sarif_describes_custom_rules(repo: Repo) -> None:
+    repo.write(".keyguard.toml", '[[rules]]\nid = "acme-token"\nregex = "acme_(?P<secret>[a-z0-9]{24})"\n')
+    repo.write("a.txt", "token: acme_zyxwvutsrqponmlkjihgfedc\n")
+    run = repo.keyguard("scan", "--format", "sarif")
+    assert run.code == 1, run.err
+    [sarif_run] = json.loads(run.out)["runs"]
+    rules = [rule["id"] for rule in sarif_run["tool"]["driver"]["rules"]]
+    assert rules == ["x-api-key", "hex32-key", "acme-token"]
+    [result] = sarif_run["results"]
+    assert result["ruleId"] == "acme-token" and result["ruleIndex"] == 2
+    assert sarif_run["invocations"][0]["executionSuccessful"] is True
 
 
 def test_sarif_fingerprint_does_not_move_with_lines() -> None:

@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 from keyguard.baseline import Baseline, load_baseline
 from keyguard.config import Config, find_config, load_config, parse_size
+from keyguard.detect import RULES, Rule
 from keyguard.errors import UsageError
 from keyguard.model import Confidence, ScanResult
 from keyguard.reporters import ReportOptions, renderer
@@ -99,7 +100,7 @@ def finish(result: ScanResult, report: dict[str, Any], named: frozenset[str] = f
     for skipped in result.skipped:
         if skipped.path in named:  # the user asked for this file by name: say why it was not
             error(f"skipped {neutralise(skipped.path)}: {skipped.reason}")
-    _emit(result, report)
+    _emit(result, report, config.rules if config is not None else RULES)
     if not result.complete:
         return EXIT_INCOMPLETE
     return EXIT_FINDINGS if blocking else EXIT_CLEAN
@@ -116,13 +117,13 @@ def _verified(result: ScanResult, config: Config, only_live: bool) -> ScanResult
     return dataclasses.replace(result, findings=findings)
 
 
-def _emit(result: ScanResult, report: dict[str, Any]) -> None:
+def _emit(result: ScanResult, report: dict[str, Any], rules: tuple[Rule, ...]) -> None:
     output = report["output"]
     color = (not report["no_color"] and "NO_COLOR" not in os.environ and output is None
              and sys.stdout.isatty())
     options = ReportOptions(show_secrets=report["show_secrets"], explain=report["explain"],
                             color=color, verbose=report["verbose"],
-                            show_suppressed=report["show_suppressed"])
+                            show_suppressed=report["show_suppressed"], rules=rules)
     paths = [path for _, path in report["reports"]] + ([output] if output else [])
     if len({os.path.realpath(path) for path in paths}) < len(paths):
         raise UsageError("two reports would go to one file: give each --report and --output its own path")

@@ -33,11 +33,25 @@ def render(result: ScanResult, options: ReportOptions) -> str:
             "tool": {"driver": {"name": "keyguard", "version": __version__,
                                 "semanticVersion": __version__, "informationUri": INFORMATION_URI,
                                 "rules": rules}},
+            "invocations": [_invocation(result)],
             "columnKind": "unicodeCodePoints",
             "results": [_result(f, index, options) for f in sorted(result.findings, key=finding_order)],
         }],
     }
     return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+
+
+def _invocation(result: ScanResult) -> dict[str, Any]:
+    """Whether the scan finished: a path it could not read makes it unsuccessful (exit 4), each
+    such path an error notification, so an incomplete scan never looks like a clean one."""
+    invocation: dict[str, Any] = {"executionSuccessful": result.complete}
+    if result.errors:
+        invocation["toolExecutionNotifications"] = [
+            {"level": "error", "message": {"text": neutralise(f"cannot read {e.path}: {e.message}")}}
+            for e in result.errors]
+    if result.started_at:
+        invocation.update(startTimeUtc=result.started_at, endTimeUtc=result.finished_at)
+    return invocation
 
 
 def _rule(rule: Rule) -> dict[str, Any]:
