@@ -115,6 +115,18 @@ def is_shallow(cwd: str | None = None) -> bool:
     return run(["rev-parse", "--is-shallow-repository"], cwd=cwd).strip() == b"true"
 
 
+def shallow_boundary(cwd: str | None = None) -> frozenset[str]:
+    """The commits whose parents a shallow clone lacks (none in a full clone)."""
+    path = run(["rev-parse", "--git-path", "shallow"], cwd=cwd).decode().rstrip("\n")
+    try:
+        with open(os.path.join(cwd or os.getcwd(), path), encoding="ascii") as handle:
+            return frozenset(handle.read().split())
+    except FileNotFoundError:
+        return frozenset()
+    except (OSError, UnicodeDecodeError) as e:
+        raise GitError(f"cannot read {path}: {e}") from e
+
+
 def remote_tips(cwd: str | None = None) -> list[str]:
     """The commits every remote-tracking ref points at."""
     out = run(["for-each-ref", "--format=%(objectname)", "refs/remotes"], cwd=cwd)

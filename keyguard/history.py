@@ -93,9 +93,13 @@ def scan_history(revisions: Sequence[str], filters: Sequence[str], policy: Polic
     _follow_renames(found.best, plan.renames)
     findings = tuple(f for key, (_, f) in found.best.items() if key not in earlier)
     errors: tuple[ScanError, ...] = ()
-    if not revisions and git.is_shallow(cwd):
+    boundary = git.shallow_boundary(cwd)
+    # A range that reaches the boundary of a shallow clone may go on past it (a pull request
+    # longer than the CI's fetch depth): what it holds there is unknown, so not a clean scan.
+    if boundary and (not revisions or not boundary.isdisjoint(plan.commits)):
         errors = (ScanError(path="(repository)", message="shallow clone: commits before its boundary "
-                            "were not scanned; fetch them with `git fetch --unshallow`"),)
+                            "were not scanned; fetch them with `git fetch --unshallow` "
+                            "(in CI: fetch-depth: 0, GIT_DEPTH: 0)"),)
     suppressed = tuple(s for key, s in found.suppressed.items() if key not in found.best)
     return ScanResult(findings=findings, scanned=found.scanned, skipped=tuple(found.skipped),
                       errors=errors, suppressed=suppressed, unit="file version")

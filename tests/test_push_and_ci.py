@@ -165,3 +165,37 @@ def test_shallow_clone_without_the_base_says_how_to_fetch(ci_repo: tuple[Repo, s
            "GITHUB_ACTIONS": ""}
     run = shallow.keyguard("ci", env=env)
     assert run.code == 4 and "shallow clone" in run.err and "fetch-depth: 0" in run.err
+
+
+def test_a_range_past_a_shallow_clones_boundary_is_incomplete(repo: Repo, tmp_path: Path) -> None:
+    """A pull request longer than the CI's fetch depth: its base and head are there, the commits
+    between are cut off by the boundary (a key added, then removed). Not a clean scan: exit 4."""
+    repo.write("m.txt", "1\n")
+    repo.stage()
+    repo.commit("m1")
+    repo.git("checkout", "-q", "-b", "pr")
+    repo.write("k.env", f"IMIN_API_KEY={KEY}\n")
+    repo.stage()
+    repo.commit("add the key")
+    repo.git("rm", "-q", "k.env")
+    repo.commit("remove it")
+    repo.write("p.txt", "p\n")
+    repo.stage()
+    head = repo.commit("more work")
+    repo.git("checkout", "-q", "main")
+    repo.write("m.txt", "2\n")
+    repo.stage()
+    base = repo.commit("m2")
+    repo.git("checkout", "-q", "-b", "merge-ref")
+    repo.git("merge", "-q", "--no-edit", "pr")  # what a pull request's merge ref checks out
+    clone = Repo.__new__(Repo)
+    clone.path = tmp_path / "shallow"
+    repo.git("clone", "-q", "--depth", "2", "--branch", "merge-ref", f"file://{repo.path}", str(clone.path))
+    event = {"pull_request": {"base": {"sha": base}, "head": {"sha": head}}}
+    for where, expected in ((repo, 1), (clone, 4)):
+        run = where.keyguard("ci", env=github_env(where, "pull_request", event))
+        assert run.code == expected, run.out + run.err
+        assert where.keyguard("history", head, f"^{base}").code == expected
+    assert "shallow clone" in run.err and "fetch-depth: 0" in run.err
+    within = clone.keyguard("history", "HEAD", "^HEAD^1", "^HEAD^2")  # the merge alone: complete
+    assert within.code == 0, within.out + within.err
