@@ -138,6 +138,18 @@ def test_names_with_spaces_and_tabs(repo: Repo, name: str) -> None:
     assert ":1:" not in result.out
 
 
+def test_added_lines_that_look_like_patch_headers(repo: Repo) -> None:
+    """`++ b/zz` added reads `+++ b/zz` in git's patch: not the start of another file's diff."""
+    repo.write("notes.md", "".join(f"{n}\n" for n in range(20)))
+    repo.stage()
+    repo.commit("base")
+    repo.write("notes.md", "++ b/zz\n++ /dev/null\n" + "".join(f"{n}\n" for n in range(20))
+               + f"IMIN_API_KEY={KEY}\n")
+    repo.stage()
+    result = repo.keyguard("staged")
+    assert result.code == 1 and "notes.md:23:14  hex32-key" in result.out, result.out
+
+
 @pytest.mark.parametrize("why", ["utf-16", "attribute"])
 def test_text_that_git_diffs_as_binary(repo: Repo, why: str) -> None:
     """UTF-16 (NUL bytes) and a `binary` attribute make git give no lines for a change; the

@@ -112,12 +112,16 @@ def added_lines(patch: bytes) -> dict[str, set[int]]:
     """New-side line numbers of every hunk in a `-U0` patch, by path."""
     result: dict[str, set[int]] = {}
     current: set[int] | None = None
+    in_header = False  # before a file's first hunk: in a hunk, an added line `++ x` reads `+++ x`
     for line in patch.split(b"\n"):
-        if line.startswith(b"+++ "):
+        if line.startswith(b"diff --git "):
+            in_header, current = True, None
+        elif in_header and line.startswith(b"+++ "):
             # git ends the name with a tab when it holds a space; a tab in a name is quoted
             target = line[4:].removesuffix(b"\t")
             current = None if target == b"/dev/null" else result.setdefault(_unquote(target)[2:], set())
         elif current is not None and (hunk := _HUNK.match(line)):
+            in_header = False
             start, count = int(hunk[1]), int(hunk[2] or b"1")
             current.update(range(start, start + count))
     return result
