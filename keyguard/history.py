@@ -51,7 +51,10 @@ Progress = Callable[[int, int], None]  # (file versions done, total)
 
 
 def scan_history(revisions: Sequence[str], filters: Sequence[str], policy: Policy, max_size: int,
-                 cwd: str | None = None, progress: Progress | None = None, jobs: int = 1) -> ScanResult:
+                 cwd: str | None = None, progress: Progress | None = None, jobs: int = 1,
+                 tags: Sequence[tuple[str, str]] = ()) -> ScanResult:
+    """Every blob, commit message and annotated tag message of `revisions` (all refs when
+    none); with revisions, the messages of the tags given as (ref name, object): a push's."""
     # All refs (history, audits): many versions to scan, so the workers are forked before the
     # plan exists and do not carry it. A range (pre-push, ci) is often a few commits: forked
     # only if it turns out large.
@@ -78,8 +81,8 @@ def scan_history(revisions: Sequence[str], filters: Sequence[str], policy: Polic
                         continue
                     order, origin = plan.commits[commit]
                     _scan_message(message, Appearance(COMMIT_MESSAGE, order, origin), policy, found)
-                if not revisions:
-                    for origin, message in annotated_tags(objects, cwd):
+                if not revisions or tags:
+                    for origin, message in annotated_tags(objects, cwd, tags if revisions else None):
                         appearance = Appearance(f"{TAG_MESSAGE} {origin.commit}", len(plan.commits), origin)
                         _scan_message(message, appearance, policy, found)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,24 @@ def test_pre_push_input_update_and_merge(pushed: Repo) -> None:
     assert run.code == 1 and side[:12] in run.out and "push blocked" in run.err
     deletion = f"(delete) {ZERO} refs/heads/old {base}\n"
     assert pushed.keyguard("pre-push", "origin", "url", input=deletion).code == 0
+
+
+def test_push_of_an_annotated_tag_with_a_key_in_its_message_is_blocked(pushed: Repo) -> None:
+    """The tag's commit is on the remote already: its message is what the push sends."""
+    assert pushed.keyguard("install", "--hook", "pre-push").code == 0
+    pushed.git("tag", "-a", "v1", "-m", "release 1")
+    pushed.git("push", "-q", "origin", "v1")  # a clean tag goes through
+    pushed.git("tag", "-a", "v2", "-m", f"release 2\napi_key={KEY}")
+    pushed.git("tag", "-a", "v2-signed", "-m", "a tag of a tag", "v2")
+    for tag in ("v2", "v2-signed"):
+        done = subprocess.run(["git", "push", "origin", tag], cwd=pushed.path, capture_output=True, text=True,
+                              check=False)
+        assert done.returncode != 0 and f"(tag message) refs/tags/{tag}:2:9" in done.stderr + done.stdout, done
+    assert pushed.git("ls-remote", "--tags", "--refs", "origin").split()[1::2] == ["refs/tags/v1"]
+    env = {"PRE_COMMIT_FROM_REF": ZERO, "PRE_COMMIT_TO_REF": pushed.git("rev-parse", "v2").strip(),
+           "PRE_COMMIT_LOCAL_BRANCH": "refs/tags/v2"}  # pre-commit's pre-push stage
+    run = pushed.keyguard("pre-push", env=env)
+    assert run.code == 1 and "(tag message) refs/tags/v2:2:9" in run.out, run.out + run.err
 
 
 def test_pre_push_bad_input_is_a_usage_error(pushed: Repo) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -112,7 +112,7 @@ def history(revisions: tuple[str, ...], since: str | None, until: str | None,
 
 def _history(revisions: list[str], filters: list[str], max_file_size: str | None,
              report: dict[str, Any], progress: Progress | None = None, jobs: int | None = None,
-             root: str | None = None) -> int:
+             root: str | None = None, tags: Sequence[tuple[str, str]] = ()) -> int:
     from keyguard.history import scan_history
     from keyguard.workers import default_jobs
 
@@ -121,7 +121,7 @@ def _history(revisions: list[str], filters: list[str], max_file_size: str | None
     policy = load_policy(report, base=root)
     limit = size_option(max_file_size, policy.config.max_file_size)
     result = scan_history(revisions, filters, policy, limit, cwd=root, progress=progress,
-                          jobs=jobs or default_jobs())
+                          jobs=jobs or default_jobs(), tags=tags)
     return finish(timed(result, started), report, config=policy.config)
 
 
@@ -135,17 +135,18 @@ def pre_push(remote: str | None, url: str | None, **report: Any) -> int:
     Reads git's pre-push input on stdin, or pre-commit's PRE_COMMIT_FROM_REF and
     PRE_COMMIT_TO_REF. A new branch sends the commits no remote-tracking ref has.
     """
-    from keyguard.sources.push import RefUpdate, parse_pre_push, push_revisions
+    from keyguard.sources.push import RefUpdate, parse_pre_push, push_revisions, pushed_objects
 
     to_ref = os.environ.get("PRE_COMMIT_TO_REF")
     if to_ref:
         from_ref = os.environ.get("PRE_COMMIT_FROM_REF") or None
-        updates = [RefUpdate(to_ref, None if from_ref is None or git.is_null_sha(from_ref) else from_ref)]
+        updates = [RefUpdate(to_ref, None if from_ref is None or git.is_null_sha(from_ref) else from_ref,
+                             os.environ.get("PRE_COMMIT_LOCAL_BRANCH", ""))]
     else:
         updates = parse_pre_push(sys.stdin.read())
     revisions = push_revisions(updates)
     if revisions:
-        code = _history(revisions, [], None, report)
+        code = _history(revisions, [], None, report, tags=pushed_objects(updates))
     else:
         code = finish(ScanResult(findings=(), scanned=0, unit="commit"), report)
     if code == EXIT_FINDINGS:

@@ -144,15 +144,24 @@ def commit_messages(revisions: Sequence[str], filters: Sequence[str],
             yield sha.decode(), message.decode("utf-8", "replace")
 
 
-def annotated_tags(objects: git.ObjectReader, cwd: str | None = None) -> Iterator[tuple[Origin, str]]:
-    """Each annotated tag with its tagger and message."""
-    refs = git.run(["for-each-ref", "refs/tags", "--format=%(objecttype) %(objectname) %(refname)"],
-                   cwd=cwd)
-    for line in refs.decode("utf-8", "surrogateescape").splitlines():
-        kind, sha, name = line.split(" ", 2)
-        if kind == "tag":
-            _, content = objects.read(sha)
-            yield _tag_origin(name, content or b""), _tag_message(content or b"")
+def annotated_tags(objects: git.ObjectReader, cwd: str | None = None,
+                   refs: Sequence[tuple[str, str]] | None = None) -> Iterator[tuple[Origin, str]]:
+    """Each annotated tag with its tagger and message (a tag of a tag: each of them), of every
+    tag ref, or of the (ref name, object) pairs given: what a push sends."""
+    if refs is None:
+        out = git.run(["for-each-ref", "refs/tags", "--format=%(objecttype) %(objectname) %(refname)"],
+                      cwd=cwd)
+        lines = [line.split(" ", 2) for line in out.decode("utf-8", "surrogateescape").splitlines()]
+        refs = [(name, sha) for kind, sha, name in lines if kind == "tag"]
+    for name, sha in refs:
+        kind, content = objects.read(sha)
+        while kind == "tag" and content is not None:
+            yield _tag_origin(name, content), _tag_message(content)
+            header = dict(line.split(b" ", 1) for line in content.split(b"\n\n", 1)[0].splitlines()
+                          if b" " in line)
+            if header.get(b"type") != b"tag":
+                break
+            kind, content = objects.read(header[b"object"].decode("ascii", "replace"))
 
 
 def _tag_origin(name: str, content: bytes) -> Origin:

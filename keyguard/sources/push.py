@@ -13,6 +13,7 @@ from keyguard.errors import UsageError
 class RefUpdate:
     local_sha: str
     remote_sha: str | None  # None: the remote does not have this ref yet (or we do not know)
+    local_ref: str = ""  # refs/tags/v2: an annotated tag's message goes with it
 
 
 def parse_pre_push(text: str) -> list[RefUpdate]:
@@ -25,7 +26,7 @@ def parse_pre_push(text: str) -> list[RefUpdate]:
         if len(fields) != 4:
             raise UsageError(f"pre-push input line {number}: expected "
                              "'<local ref> <local sha> <remote ref> <remote sha>'")
-        updates.append(RefUpdate(fields[1], None if git.is_null_sha(fields[3]) else fields[3]))
+        updates.append(RefUpdate(fields[1], None if git.is_null_sha(fields[3]) else fields[3], fields[0]))
     return updates
 
 
@@ -42,3 +43,9 @@ def push_revisions(updates: Sequence[RefUpdate], cwd: str | None = None) -> list
         else:
             revisions.extend("^" + sha for sha in git.remote_tips(cwd))
     return list(dict.fromkeys(revisions))
+
+
+def pushed_objects(updates: Sequence[RefUpdate]) -> list[tuple[str, str]]:
+    """(ref, object) of each ref the push creates or moves: an annotated tag's message is read
+    from its object."""
+    return [(u.local_ref or u.local_sha, u.local_sha) for u in updates if not git.is_null_sha(u.local_sha)]
