@@ -88,9 +88,10 @@ def test_push_of_an_annotated_tag_with_a_key_in_its_message_is_blocked(pushed: R
     pushed.git("tag", "-a", "v2", "-m", f"release 2\napi_key={KEY}")
     pushed.git("tag", "-a", "v2-signed", "-m", "a tag of a tag", "v2")
     for tag in ("v2", "v2-signed"):
-        done = subprocess.run(["git", "push", "origin", tag], cwd=pushed.path, capture_output=True, text=True,
-                              check=False)
-        assert done.returncode != 0 and f"(tag message) refs/tags/{tag}:2:9" in done.stderr + done.stdout, done
+        done = subprocess.run(["git", "push", "origin", tag], cwd=pushed.path, capture_output=True,
+                              text=True, check=False)
+        assert done.returncode != 0, done
+        assert f"(tag message) refs/tags/{tag}:2:9" in done.stderr + done.stdout, done
     assert pushed.git("ls-remote", "--tags", "--refs", "origin").split()[1::2] == ["refs/tags/v1"]
     env = {"PRE_COMMIT_FROM_REF": ZERO, "PRE_COMMIT_TO_REF": pushed.git("rev-parse", "v2").strip(),
            "PRE_COMMIT_LOCAL_BRANCH": "refs/tags/v2"}  # pre-commit's pre-push stage
