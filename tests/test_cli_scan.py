@@ -277,3 +277,18 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(tmp_path: Path, key: 
     assert "\x1b[" not in run_on_terminal(["scan", str(tmp_path), "--no-color"], {})
     piped = keyguard_process("scan", str(tmp_path))
     assert b"\x1b[" not in piped.stdout
+
+
+@pytest.mark.parametrize("command", ["scan", "history", "audit"])
+def test_jobs_are_at_most_four_per_core(command: str) -> None:
+    """-j 3000 once forked 3,000 workers (each with its own git): 22 s for a tiny history, and
+    Ctrl-C then hung. The option is capped."""
+    import click
+
+    from keyguard.cli.commands import cli
+    from keyguard.workers import default_jobs
+
+    subcommand = cli.get_command(click.Context(cli), command)
+    assert subcommand is not None
+    assert subcommand.make_context(command, ["-j", "3000"]).params["jobs"] == 4 * default_jobs()
+    assert subcommand.make_context(command, ["-j", "1"]).params["jobs"] == 1

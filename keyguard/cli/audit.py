@@ -16,6 +16,7 @@ from keyguard.cli.common import (
     progress_display,
     write_atomically,
 )
+from keyguard.cli.options import jobs_option
 from keyguard.errors import UsageError
 from keyguard.model import Confidence
 from keyguard.terminal import neutralise
@@ -30,7 +31,7 @@ _RENDERERS = {"text": "keyguard.reporters.audit_text", "json": "keyguard.reporte
               help="A file with one repository path (or clone URL) per line.")
 @click.option("--include-unreachable", is_flag=True,
               help="Also scan blobs no commit reaches (dangling, reflog-only).")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Processes (default: all cores).")
+@jobs_option("Processes (default: all cores).")
 @click.option("--scheduler", envvar="KEYGUARD_SCHEDULER", metavar="tcp://HOST:PORT",
               help="Run on a Dask cluster (also KEYGUARD_SCHEDULER); see docs/distributed.md.")
 @click.option("--format", "format_name", type=click.Choice(sorted(_RENDERERS)), default="text",

@@ -64,3 +64,15 @@ def _check_reports(context: click.Context, parameter: click.Parameter,
                                      f"{', '.join(sorted(FORMATS))}")
         reports.append((name, path))
     return tuple(reports)
+
+
+def jobs_option(help_text: str) -> Callable[[Callable[..., int]], Callable[..., int]]:
+    """`--jobs/-j N`: at most four processes per core (more only thrash, and thousands exhaust
+    the system: each worker is a process with its own git)."""
+    def at_most(context: click.Context, parameter: click.Parameter, value: int | None) -> int | None:
+        from keyguard.workers import default_jobs
+
+        return None if value is None else min(value, 4 * default_jobs())
+
+    return click.option("--jobs", "-j", type=click.IntRange(min=1), callback=at_most,
+                        help=f"{help_text} At most 4 per core.")

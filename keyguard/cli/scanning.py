@@ -20,7 +20,7 @@ from keyguard.cli.common import (
     size_option,
     timed,
 )
-from keyguard.cli.options import report_options
+from keyguard.cli.options import jobs_option, report_options
 from keyguard.cli.staged import run_staged
 from keyguard.errors import UsageError
 from keyguard.model import Item, ScanError, ScanResult
@@ -41,8 +41,7 @@ if TYPE_CHECKING:
               help="Skip files larger than this (e.g. 500k, 10M; default 10M or the config's).")
 @click.option("--follow-symlinks", is_flag=True, help="Follow symlinks found while walking.")
 @click.option("--no-ignore", is_flag=True, help="Scan files that .gitignore excludes too.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1),
-              help="Processes to scan with (default: all cores; a small scan uses one).")
+@jobs_option("Processes to scan with (default: all cores; a small scan uses one).")
 @report_options
 def scan(paths: tuple[str, ...], stdin_name: str, max_file_size: str | None,
          follow_symlinks: bool, no_ignore: bool, jobs: int | None, **report: Any) -> int:
@@ -93,7 +92,7 @@ def staged(paths: tuple[str, ...], **report: Any) -> int:
 @click.option("--since", metavar="DATE", help="Only commits more recent than DATE (git's formats).")
 @click.option("--until", metavar="DATE", help="Only commits older than DATE.")
 @click.option("--max-file-size", metavar="SIZE", help="Skip file versions larger than this (default 10M).")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Processes to scan with (default: all cores).")
+@jobs_option("Processes to scan with (default: all cores).")
 @report_options
 def history(revisions: tuple[str, ...], since: str | None, until: str | None,
             max_file_size: str | None, jobs: int | None, **report: Any) -> int:
