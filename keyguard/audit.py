@@ -113,7 +113,7 @@ def audit_one(name: str, location: str, settings: AuditSettings,
               progress: Callable[[int, int], None] | None = None) -> list[Sighting]:
     """Audit one repository, from a path this process can see or a URL it clones. Runs in any
     worker (a local process, a Dask worker); only sightings travel back."""
-    if not _is_url(location):
+    if not is_url(location):
         return _audit_path(name, location, settings, progress)
     with tempfile.TemporaryDirectory(prefix="keyguard-audit-") as scratch:
         try:
@@ -132,7 +132,7 @@ def _audit_path(name: str, path: str, settings: AuditSettings,
         config = load_config(found, root, datetime.date.today())
         policy = Policy(config=config, report_at=settings.report_at, base=root)
         limit = parse_size(settings.max_file_size) if settings.max_file_size else config.max_file_size
-        top = git.toplevel(path)
+        top = git.repository_dir(path)
         findings = audit_repository(top, policy, limit, settings.jobs, settings.include_unreachable,
                                     progress)
         return sightings(name, top, findings, settings.show_secrets)
@@ -140,7 +140,7 @@ def _audit_path(name: str, path: str, settings: AuditSettings,
         raise RepositoryFailed(str(e).splitlines()[0]) from e
 
 
-def _is_url(location: str) -> bool:
+def is_url(location: str) -> bool:
     return "://" in location or re.match(r"[\w.-]+@[\w.-]+:", location) is not None
 
 

@@ -96,6 +96,14 @@ def toplevel(cwd: str | None = None) -> str:
     return run(["rev-parse", "--show-toplevel"], cwd=cwd).decode().rstrip("\n")
 
 
+def repository_dir(cwd: str | None = None) -> str:
+    """The top of the work tree `cwd` is in, or the repository itself when it is bare (a
+    mirror): where a history scan runs."""
+    out = run(["rev-parse", "--is-bare-repository", "--absolute-git-dir"], cwd=cwd).decode()
+    bare, git_dir = out.split("\n")[:2]
+    return git_dir if bare == "true" else toplevel(cwd)
+
+
 def toplevel_and_git_path(name: str, cwd: str | None = None) -> tuple[str, str]:
     """The work tree's root and where `name` lives in the git directory, in one call."""
     out = run(["rev-parse", "--show-toplevel", "--git-path", name], cwd=cwd)

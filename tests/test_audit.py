@@ -110,6 +110,21 @@ def test_a_repository_that_cannot_be_read_is_reported_not_dropped(estate: Path) 
     assert "not scanned: not-a-repo" in done.stderr
 
 
+def test_mirrors_are_audited_and_a_repository_named_twice_once(estate: Path) -> None:
+    """`git clone --mirror` (bare) is how an estate is gathered; naming a repository again, or
+    by a subdirectory, must not make its keys look shared with itself."""
+    subprocess.run(["git", "clone", "-q", "--mirror", "beta", "beta-mirror.git"], cwd=estate, check=True)
+    (estate / "repos.txt").write_text("alpha\nalpha/server\n./alpha\nbeta-mirror.git\n")
+    done = audit(estate, "--format", "json", "--show-secrets")
+    assert done.returncode == 1, done.stderr
+    report = json.loads(done.stdout)
+    assert [r["name"] for r in report["repositories"]] == ["alpha", "beta-mirror.git"]
+    assert all(r["complete"] for r in report["repositories"])
+    [shared] = report["secrets"]
+    where = {(loc["repository"], loc["path"]) for loc in shared["locations"]}
+    assert where == {("alpha", "server/config.py"), ("beta-mirror.git", "jobs/sync.env")}
+
+
 def chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 

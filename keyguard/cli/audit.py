@@ -7,7 +7,8 @@ import os
 
 import click
 
-from keyguard.audit import AuditSettings, Repository, collect, repository_name
+from keyguard import git
+from keyguard.audit import AuditSettings, Repository, collect, is_url, repository_name
 from keyguard.cli.common import (
     EXIT_CLEAN,
     EXIT_FINDINGS,
@@ -17,7 +18,7 @@ from keyguard.cli.common import (
     write_atomically,
 )
 from keyguard.cli.options import jobs_option
-from keyguard.errors import UsageError
+from keyguard.errors import KeyguardError, UsageError
 from keyguard.model import Confidence
 from keyguard.terminal import neutralise
 
@@ -50,11 +51,11 @@ def audit(repositories: tuple[str, ...], repos_file: str | None, include_unreach
     from keyguard.executors import run_dask, run_local
     from keyguard.workers import default_jobs
 
-    locations = list(repositories) + _read_repos_file(repos_file)
+    locations = list(dict.fromkeys(map(_repository, list(repositories) + _read_repos_file(repos_file))))
     if not locations:
         raise UsageError("name at least one repository (or --repos-file)")
     taken: set[str] = set()
-    tasks = [(repository_name(os.path.abspath(p) if "://" not in p else p, taken), p) for p in locations]
+    tasks = [(repository_name(p, taken), p) for p in locations]
     settings = AuditSettings(report_at=Confidence.parse(min_confidence), max_file_size=max_file_size,
                              include_unreachable=include_unreachable, show_secrets=show_secrets)
     if scheduler:
@@ -75,6 +76,18 @@ def audit(repositories: tuple[str, ...], repos_file: str | None, include_unreach
         return EXIT_INCOMPLETE
     return EXIT_FINDINGS if any(s.confidence >= Confidence.MEDIUM and s.label is None
                                 for s in secrets) else EXIT_CLEAN
+
+
+def _repository(location: str) -> str:
+    """The repository a local path is in (its top, or itself when bare), so that one named
+    twice, or by a subdirectory, is audited once and named for what it is; URLs, and paths
+    only a cluster's workers can see, as given."""
+    if is_url(location) or not os.path.isdir(location):
+        return location
+    try:
+        return git.repository_dir(location)
+    except KeyguardError:
+        return os.path.abspath(location)  # not a repository: the audit says so
 
 
 def _read_repos_file(path: str | None) -> list[str]:
