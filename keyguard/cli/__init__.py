@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -12,7 +15,16 @@ from keyguard.terminal import neutralise
 
 
 def run() -> None:
-    sys.exit(main(sys.argv[1:]))
+    code = main(sys.argv[1:])
+    if code == EXIT_INTERRUPTED:
+        # Said and cleaned up (workers ended): leave now. The interpreter's own teardown
+        # (the executors' exit hooks) could still meet a second Ctrl-C, or a pipe the
+        # interruption closed, and print a traceback after "interrupted".
+        with contextlib.suppress(OSError):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -34,6 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             error(neutralise(line))
         return e.exit_code
     except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # once is enough: a second Ctrl-C changes nothing
         error("interrupted")
         return EXIT_INTERRUPTED
     except Exception:  # the one place that turns a crash into exit code 5
