@@ -142,7 +142,8 @@ def remote_tips(cwd: str | None = None) -> list[str]:
 
 
 def empty_tree(cwd: str | None = None) -> str:
-    return run(["hash-object", "--no-filters", "-t", "tree", os.devnull], cwd=cwd).decode().strip()
+    # from standard input, not /dev/null: where that is not the device, it need not be empty
+    return run(["hash-object", "--no-filters", "-t", "tree", "--stdin"], cwd=cwd, input=b"").decode().strip()
 
 
 def object_sizes(shas: Iterable[str], cwd: str | None = None) -> dict[str, int]:
