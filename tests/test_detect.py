@@ -33,6 +33,15 @@ def grades(text: str, path: str = "file.txt") -> list[tuple[str, str]]:
         (f'"requestId": "{KEY}"', [("hex32-key", "low")]),
         (f"api_key_md5 = '{KEY}'", []),
         (f"X-API-KEY: {KEY}", [("x-api-key", "high")]),
+        (f'curl -H "Authorization: Bearer {KEY}" https://x', [("hex32-key", "medium")]),
+        (f"authorization = '{KEY}'", [("hex32-key", "high")]),
+        (f"author = '{KEY}'", [("hex32-key", "medium")]),  # an assignment; author is no key word
+        (f'    "{KEY}",  // staging api key', [("hex32-key", "medium")]),
+        (f'print("{KEY}")  # imin key', [("hex32-key", "medium")]),
+        (f"{KEY},John,monkey", [("hex32-key", "low")]),  # a word after it, not a comment
+        (f'{{"@id": "{KEY}", "identifier": "{KEY[::-1]}"}}', [("hex32-key", "low")] * 2),
+        (f'If-None-Match: "{KEY}"', []),
+        (f"If-Match: {KEY}", []),
     ],
 )
 def test_confidence_follows_context(text: str, expected: list[tuple[str, str]]) -> None:
@@ -51,6 +60,33 @@ def test_documented_keys_are_labelled_low() -> None:
         [candidate] = found(text)
         assert candidate.confidence is Confidence.LOW
         assert candidate.label in ("documented-example", "published-test-key")
+
+
+def test_the_example_key_in_upper_case_is_still_the_example() -> None:
+    for text in (f"IMIN_API_KEY={EXAMPLE_KEY.upper()}", f"X-API-KEY: {EXAMPLE_KEY.upper()}"):
+        [candidate] = found(text)
+        assert candidate.confidence is Confidence.LOW and candidate.label == "documented-example"
+
+
+@pytest.mark.parametrize("escaped", [
+    '{{"source": "headers = {{\\u0022X-API-KEY\\u0022: \\u0022{key}\\u0022}}"}}',  # .NET
+    '{{"body": "\\u003capiKey\\u003e{key}\\u003c/apiKey\\u003e"}}',  # Go
+    '{{"source": "API_KEY = \\u0027{key}\\u0027"}}',
+    'var s = "API_KEY=\\x22{key}\\x22";',
+])
+def test_escapes_that_run_into_a_key(escaped: str) -> None:
+    """`\\u0022<key>`: the escape's hex digits are not part of the key."""
+    text = escaped.format(key=KEY)
+    [candidate] = found(text)
+    assert candidate.confidence is Confidence.HIGH and candidate.secret == KEY
+    assert candidate.column == text.index(KEY) + 1 and "backslash-escaped" in candidate.signals
+
+
+def test_secret_manager_references_are_not_header_values() -> None:
+    for reference in ("arn:aws:secretsmanager:eu-west-1:123456789012:secret:imin-key",
+                      "vault:secret/data/imin#key", "projects/p/secrets/imin-key/versions/latest",
+                      "op://vault/imin/api-key", "https://kv1.vault.azure.net/secrets/imin-key"):
+        assert found(f'headers = {{"X-API-KEY": "{reference}"}}') == [], reference
 
 
 def test_lockfiles_and_checksum_lists_are_not_scanned_for_hex_keys() -> None:

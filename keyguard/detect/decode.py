@@ -18,6 +18,9 @@ MAX_TOKEN = 64 << 10  # longer tokens are not decoded
 # What detection turns on: if percent-decoding a line leaves these alone, it finds nothing new.
 _SIGNIFICANT = re.compile(r"(?i)[0-9a-f]{32,}|x[-_]api[-_]key|key|token|secret|auth|credential|imin|passw")
 _PERCENT_ESCAPE = Pass(r"%[0-9A-Fa-f]{2}")
+# A \u or \x escape (JSON, JavaScript, C#, Go) whose hex digits run into a key's: "\u0022<key>".
+_ESCAPE_BEFORE_HEX = Pass(r"\\(?:u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2})[0-9A-Fa-f]{32}")
+_BACKSLASH_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\x([0-9A-Fa-f]{2})")
 MAX_DECODED_PER_BLOB = 4 << 20
 
 
@@ -37,7 +40,7 @@ class Variant:
 
 def variants(text: str) -> Iterator[Variant]:
     budget = MAX_DECODED_PER_BLOB
-    for variant in _chain(_base64_variants(text), _percent_variants(text)):
+    for variant in _chain(_base64_variants(text), _percent_variants(text), _escaped_variants(text)):
         budget -= len(variant.text)
         if budget < 0:
             return
@@ -91,6 +94,24 @@ def _percent_variants(text: str) -> Iterator[Variant]:
             continue  # decoding changed no key, header name or key word: nothing new to find
         yield Variant(kind="percent-encoded", origin=start, origin_end=line_end,
                       text=decoded, region=(0, len(decoded)))
+
+
+def _escaped_variants(text: str) -> Iterator[Variant]:
+    """Lines where an escape runs into a 32-hex run, their escapes decoded: the key's boundary
+    is then where it belongs (the run is always found by the fast path's prefilter)."""
+    line_end = -1
+    for start, _ in _ESCAPE_BEFORE_HEX.spans(text):
+        if start < line_end:
+            continue  # each line once
+        line_start, line_end = _line_bounds(text, start)
+        decoded = _BACKSLASH_ESCAPE.sub(_unescaped, text[line_start:line_end])
+        yield Variant(kind="backslash-escaped", origin=line_start, origin_end=line_end,
+                      text=decoded, region=(0, len(decoded)))
+
+
+def _unescaped(match: re.Match[str]) -> str:
+    code = int(match[1] or match[2], 16)
+    return match[0] if 0xD800 <= code <= 0xDFFF else chr(code)  # a lone surrogate stays escaped
 
 
 def unquote(text: str) -> str:

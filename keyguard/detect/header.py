@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from keyguard.detect.rule import Hit, Pass
 from keyguard.detect.values import (
-    KNOWN_PUBLIC_KEYS,
+    known_public_key,
     looks_like_identifier,
     looks_like_placeholder,
     looks_like_secret,
@@ -135,8 +135,7 @@ def _judge(match: re.Match[str], offset: int, *, quoted_name: bool, form: str) -
     if quoted_name and not quote and (looks_like_identifier(value) or after in ("(", "[", ".")):
         return None  # a variable or call: a reference, not a literal
     start = offset + match.start("v")
-    if value in KNOWN_PUBLIC_KEYS:
-        label = KNOWN_PUBLIC_KEYS[value]
+    if (label := known_public_key(value)) is not None:
         return Hit(start=start, secret=value, confidence=Confidence.LOW,
                    signals=("header-name", form, label), label=label)
     if _HEX32.fullmatch(value):

@@ -8,19 +8,20 @@ import re
 from collections.abc import Iterator
 
 from keyguard.detect.rule import TOKEN_RUNS, Hit
-from keyguard.detect.values import KNOWN_PUBLIC_KEYS, is_repetitive
+from keyguard.detect.values import is_repetitive, known_public_key
 from keyguard.model import Confidence
 
 # Runs of 32 or more; the length check in code gives hex boundaries without look-around.
 HEX_RUN = re.compile(r"[0-9A-Fa-f]{32,}")
 _ALL_HEX = re.compile(r"[0-9A-Fa-f]+")
 
-_KEY_WORDS = re.compile(r"(?i)key|token|secret|auth(?:[^o]|$)|credential|imin|passw|pwd")
+_KEY_WORD = r"key|token|secret|auth(?:[^o]|$)|authoriz|bearer|credential|imin|passw|pwd"
+_KEY_WORDS = re.compile(_KEY_WORD, re.IGNORECASE)
 _CHECKSUM_WORDS = re.compile(
     r"(?i)md5|sha-?(?:1|224|256|384|512)|\bsha\b|digest|checksum|etag|integrity|hash"
-    r"|uuid|guid|crc32|fingerprint"
+    r"|uuid|guid|crc32|fingerprint|if-(?:none-)?match"
 )
-_ID_NAME = re.compile(r"(?:^|[_\-.])(?i:ids?)$|[a-z](?:Id|ID)s?$|^(?i:ids?)$")
+_ID_NAME = re.compile(r"(?:^|[_\-.@])(?i:ids?|identifiers?)$|[a-z](?:Id|ID|Identifier)s?$")
 _URL_KEY_PARAM = re.compile(
     r"(?i)[?&;](?:api[-_]?key|apikey|key|token|access[-_]?token|auth|secret)=$"
 )
@@ -62,6 +63,8 @@ def find(text: str, path: str, at_least: Confidence = Confidence.LOW) -> Iterato
         if secret.isdigit() or secret.isalpha():
             continue
         signals = _signals_at(text, start)
+        if signals is not None and "assignment" not in signals and _named_in_a_comment_after(text, end):
+            signals = (*signals, "key-word-nearby")  # `"<key>",  // staging api key`
         if signals is None or (at_least > Confidence.LOW and _surely_low(signals)):
             continue
         if not is_repetitive(secret):
@@ -142,6 +145,15 @@ def _surely_low(signals: tuple[str, ...]) -> bool:
     return "id-name" in signals or not any(_WEIGHTS.get(s, 0) for s in signals)
 
 
+def _named_in_a_comment_after(text: str, end: int) -> bool:
+    """Whether a comment follows the key on its line and names it (key, token, secret...)."""
+    stop = text.find("\n", end, end + 200)
+    return _COMMENT_NAMING_A_KEY.search(text, end, stop if stop >= 0 else end + 200) is not None
+
+
+_COMMENT_NAMING_A_KEY = re.compile(rf"(?:#|//|/\*|<!--|--)[^\n]*?(?:{_KEY_WORD})", re.IGNORECASE)
+
+
 def _grade_at(text: str, start: int, secret: str) -> Hit | None:
     """The same grading, straight from the text: what find's (_signals_at, then _graded) must
     always agree with."""
@@ -165,8 +177,7 @@ def _signals(left: str, record_name: str | None) -> tuple[str, ...] | None:
 
 
 def _graded(signals: tuple[str, ...], start: int, secret: str) -> Hit:
-    if secret in KNOWN_PUBLIC_KEYS:
-        label = KNOWN_PUBLIC_KEYS[secret]
+    if (label := known_public_key(secret)) is not None:
         return Hit(start=start, secret=secret, confidence=Confidence.LOW, signals=(label,),
                    label=label)
     if "id-name" in signals:

@@ -40,6 +40,7 @@ X_API_KEY = Rule(
         f'if request.headers.get("X-API-KEY") != "{_K}":',
         f'"    r = httpx.get(u, headers={{\\"X-API-KEY\\": \\"{_K}\\"}})\\n",',
         'X-API-KEY: sk_live_9aZ81kQpLmT3vX7w',  # keyguard:allow (a made-up vendor key)
+        f'{{"source": "headers = {{\\u0022X-API-KEY\\u0022: \\u0022{_K}\\u0022}}"}}',  # .NET's JSON
     ),
     counterexamples=(
         "X-API-KEY: ${IMIN_API_KEY}",
@@ -57,6 +58,7 @@ X_API_KEY = Rule(
         "Send your key in the X-API-KEY header of every request.",
         f"X-API-KEY-VERSION: {_K}",
         'rules = ["x-api-key", "hex32-key"]',  # a list of names, not a header and its value
+        'X-API-KEY: arn:aws:secretsmanager:eu-west-1:123456789012:secret:imin-key',  # a reference
     ),
 )
 
@@ -86,6 +88,9 @@ HEX32_KEY = Rule(
         # base64 of _K, split for the same reason
         ("  IMIN_API_KEY: M2YwYzllMWQy" "YjdhNDhjNmE1ZTRkM2MyYjFhMDlmOGU="),
         f"DEFAULT_VALUE = '{_K2}'",
+        f'curl -H "Authorization: Bearer {_K}" https://search.imin.co/events-api/v2/event-series',
+        f'{{"body": "\\u003capiKey\\u003e{_K}\\u003c/apiKey\\u003e"}}',  # Go's JSON escapes
+        f'    "{_K}",  // staging api key',
     ),
     counterexamples=(
         f"md5 = '{_K}'",
@@ -98,6 +103,7 @@ HEX32_KEY = Rule(
         "00000000000000000000000000000000",
         "0123456789abcdef0123456789abcdef",
         "6aa0fa07-4bec-4a5c-b0e8-ed8fd36151ce",
+        f'If-None-Match: "{_K}"',
     ),
 )
 

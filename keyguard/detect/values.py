@@ -10,9 +10,20 @@ KNOWN_PUBLIC_KEYS = {
     "7gsdzogPG2elvc9XAvx0qQday6W637js": "published-test-key",  # Events API dummy-data key
 }
 
+
+
+def known_public_key(value: str) -> str | None:
+    """The label of a well-known public key; hex is the same key in either case."""
+    return KNOWN_PUBLIC_KEYS.get(value) or KNOWN_PUBLIC_KEYS.get(value.lower())
+
+
 _PLACEHOLDER_WORDS = re.compile(
     r"(?i)your|example|placeholder|changeme|change_me|redacted|dummy|sample|insert|replace"
     r"|todo|fixme|xxxx|\*\*\*|\.\.\.|…|api[-_]?key|secret[-_]?key|key[-_]?here|token[-_]?here"
+)
+# Where a secret manager keeps the key: AWS (ARNs, SSM), Vault, GCP, Azure Key Vault, 1Password.
+_SECRET_REFERENCE = re.compile(
+    r"(?i)^(?:arn:aws[\w-]*:|vault:|ssm:|op://|projects/[^/]+/secrets/)|secretsmanager|\.vault\.azure\.net/secrets/"
 )
 _TEMPLATE_MARKERS = ("{{", "}}", "${", "#{", "%(", "<%", "%>")
 _TEMPLATE_STARTS = ("$", "{", "<", "[", "%", "@", "&", "*")
@@ -30,10 +41,11 @@ _HAS_LETTER = re.compile(r"[A-Za-z]")
 
 
 def looks_like_placeholder(value: str) -> bool:
-    """A template, a reference, a made-up filler or a pattern nobody would use as a key."""
+    """A template, a reference (to a secret manager too), a made-up filler or a pattern nobody
+    would use as a key."""
     if value.startswith(_TEMPLATE_STARTS) or any(m in value for m in _TEMPLATE_MARKERS):
         return True
-    if _PLACEHOLDER_WORDS.search(value) or _CONSTANT_NAME.fullmatch(value):
+    if _PLACEHOLDER_WORDS.search(value) or _CONSTANT_NAME.fullmatch(value) or _SECRET_REFERENCE.search(value):
         return True
     return is_repetitive(value)
 
