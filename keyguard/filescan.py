@@ -183,7 +183,8 @@ def _slice_answer(piece: Slice, policy: Policy) -> SliceAnswer:
         data, base = data[3:], 3
     keep_from = data.count(b"\n", 0, max(0, region.keep_start - base)) + 1
     lines = data.count(b"\n", max(0, region.keep_start - base), max(0, region.keep_end - base))
-    keep_to = keep_from + lines + (1 if last else 0)  # the file's unended last line too
+    reaches_end = region.keep_end >= region.version[0]  # a slice before the last may own it all
+    keep_to = keep_from + lines + (1 if reaches_end else 0)  # the file's unended last line too
     found = detect_prefiltered(data, file.path, policy.config.rules, at_least=policy.report_at)
     candidates = reported([c for c in found if keep_from <= c.line < keep_to], None, policy)
     kept, dropped = findings_at(file.path, data.decode("utf-8", errors="replace"), candidates, policy)

@@ -150,27 +150,41 @@ class ScanResult:
 
 # What could hold a key or part of one: a 32-hex run, a base64 token, percent escapes and hex.
 _KEY_LIKE = re.compile(r"[0-9A-Fa-f]{32,}|[A-Za-z0-9+/_-]{40,}={0,2}|(?:%[0-9A-Fa-f]{2}|[0-9A-Fa-f]){16,}")
+_HEX32 = re.compile(r"[0-9A-Fa-f]{32}")
 # What base64 and percent-encoding write.
 _ENCODED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_%.~-"
 
 
 def excerpt_of(line: str, column: int, secret: str, others: Iterable[str] = (), width: int = 100) -> str:
     """The line around the secret, clipped to about `width` characters. Everything else on it
-    that looks like a key or an encoded one (other findings, 32-hex runs, base64 tokens,
-    percent escapes) is redacted before clipping, so no fragment of another key can show. A
-    secret found decoded stands in for the whole encoded text at its column."""
+    that looks like a key or an encoded one (`others`: the line's other_secrets, 32-hex runs,
+    base64 tokens, percent escapes) is redacted before clipping, so no fragment of another key
+    can show. A secret found decoded stands in for the whole encoded text at its column."""
     start = column - 1
     end = start + len(secret)
     if line[start:end] != secret:  # base64, percent-encoded: none of its encoding is shown
         end = len(line) - len(line[start:].lstrip(_ENCODED))
-    before, after = line[:start], line[end:].rstrip()
-    for other in sorted({o for o in others if o != secret}, key=len, reverse=True):
-        before, after = before.replace(other, redact(other)), after.replace(other, redact(other))
-    before, after = (_KEY_LIKE.sub(lambda m: redact(m[0]), part) for part in (before, after))
     room = max(20, width - len(secret)) // 2
+    others = [o for o in others if o != secret]
+    # each other secret is looked for only within reach of what is shown: a line of
+    # thousands of keys costs little per key
+    reach = room + max(map(len, others), default=0) + 64  # an encoded neighbour's run, too
+    before, after = line[max(0, start - reach) : start], line[end : end + reach].rstrip()
+    for other in others:
+        if other in before:
+            before = before.replace(other, redact(other))
+        if other in after:
+            after = after.replace(other, redact(other))
+    before, after = (_KEY_LIKE.sub(lambda m: redact(m[0]), part) for part in (before, after))
     head = before.lstrip()[-room:] if len(before.lstrip()) > room else before.lstrip()
     tail = after[:room]
     return ("…" if head != before.lstrip() else "") + head + secret + tail + ("…" if tail != after else "")
+
+
+def other_secrets(secrets: Iterable[str]) -> list[str]:
+    """The secrets of a line as excerpt_of wants them: longest first, once each, and without
+    32-hex ones (it redacts every 32-hex run anyway)."""
+    return sorted({s for s in secrets if not _HEX32.fullmatch(s)}, key=len, reverse=True)
 
 
 def finding_order(finding: Finding) -> tuple[str, int, int, str]:

@@ -22,6 +22,7 @@ from keyguard.model import (
     Suppressed,
     Unread,
     excerpt_of,
+    other_secrets,
 )
 
 FAST_PATH_MIN = 4 << 10  # bytes: below this, starting RE2 costs more than it saves
@@ -103,6 +104,7 @@ def findings_at(path: str, text: str, candidates: Sequence[Candidate], policy: P
     secrets_by_line: dict[int, list[str]] = {}
     for candidate in candidates:
         secrets_by_line.setdefault(candidate.line, []).append(candidate.secret)
+    others_by_line = {line: other_secrets(secrets) for line, secrets in secrets_by_line.items()}
     kept: list[Finding] = []
     suppressed: list[Suppressed] = []
     for candidate in candidates:
@@ -112,7 +114,7 @@ def findings_at(path: str, text: str, candidates: Sequence[Candidate], policy: P
                           blocking=candidate.confidence >= policy.config.block_at,
                           signals=candidate.signals, label=candidate.label, origin=origin,
                           excerpt=excerpt_of(lines[candidate.line - 1], candidate.column,
-                                             candidate.secret, secrets_by_line[candidate.line]))
+                                             candidate.secret, others_by_line[candidate.line]))
         why = suppression(finding, lines[candidate.line - 1], policy)
         if why is None:
             kept.append(finding)

@@ -85,6 +85,73 @@ def test_deep_directory_tree(repo: Repo) -> None:
     assert run.code == 1 and "/d/a.env:1:14" in run.out
 
 
+def test_a_path_too_deep_to_name_is_an_error_not_a_crash(repo: Repo) -> None:
+    """Nested directories whose path is longer than PATH_MAX: what lies past it cannot be read
+    (exit 4); the rest of the scan still counts."""
+    repo.write("top.env", f"IMIN_API_KEY={KEY}\n")
+    parent = os.open(repo.path, os.O_RDONLY)
+    for _ in range(25):  # each level from the last: 25 x 201 characters, past PATH_MAX (4096)
+        os.mkdir("d" * 200, dir_fd=parent)
+        child = os.open("d" * 200, os.O_RDONLY, dir_fd=parent)
+        os.close(parent)
+        parent = child
+    os.close(parent)
+    run = repo.keyguard("scan")
+    assert run.code == 4 and "top.env:1:14" in run.out, run.err
+    assert "Traceback" not in run.err and "file name too long" in run.err
+
+
+def _seconds(repo: Repo, *args: str) -> subprocess.CompletedProcess[str]:
+    """keyguard run with a deadline far above its time: quadratic work would not meet it."""
+    return subprocess.run([sys.executable, "-m", "keyguard", *args], cwd=repo.path, capture_output=True,
+                          text=True, check=False, timeout=60)
+
+
+def test_crafted_lines_cost_linear_time(repo: Repo) -> None:
+    """Inputs that once took minutes on one line (the x-api-key rule read to the line's end
+    after each name; excerpts replaced every other key on the line for each key): each now
+    takes about a second, where the deadline is a minute."""
+    repo.write("names.txt", "x-api-key:" * 100_000 + "\n")  # 1 MB: ~8 minutes before
+    repo.write("map.json", "{" + ",".join(f'"c{n}":"{fake_key(str(n))}"' for n in range(2000)) + "}\n")
+    run = _seconds(repo, "scan", "-q", "names.txt")
+    assert run.returncode == 0, run.stderr
+    run = _seconds(repo, "scan", "map.json", "--format", "json")  # 2 minutes before
+    assert run.returncode == 1 and len(json.loads(run.stdout)["findings"]) == 2000
+
+
+def test_one_huge_line_is_scanned_once_with_the_right_lines(repo: Repo) -> None:
+    """A file over 1 MiB is scanned in slices of lines; one 3 MB line is owned by one slice
+    (the others, inside it, have no line to scan), and the lines after it keep their numbers."""
+    ids = ",".join(f"item{n}" for n in range(300_000))  # 3.3 MB of one line, no key in it
+    repo.write("bundle.js", f'api_key = "{KEY}"\n{ids} token={KEY}\n' + "line\n" * 50_000
+               + f"IMIN_API_KEY={KEY}")  # an unended last line
+    repo.write("only.js", f"{ids} token={KEY}")  # one unended line
+    from keyguard.filescan import PART
+    from keyguard.sources.files import Region, read_region
+
+    size = (repo.path / "only.js").stat().st_size
+    regions = [read_region(str(repo.path / "only.js"), 10 << 20, start, start + PART, 4096)
+               for start in range(0, size, PART)]
+    assert [len(r.data) for r in regions if isinstance(r, Region)] == [size] + [0] * (len(regions) - 1)
+    for jobs in ("1", "2"):
+        run = _seconds(repo, "scan", "-j", jobs, "bundle.js", "only.js")
+        lines = [line.split("  ")[0] for line in run.stdout.splitlines() if "hex32-key" in line]
+        column = len(ids) + 8
+        assert lines == ["bundle.js:1:12", f"bundle.js:2:{column}", "bundle.js:50003:14",
+                         f"only.js:1:{column}"], run.stdout
+
+
+def test_a_line_of_percent_escapes_takes_bounded_memory(repo: Repo) -> None:
+    """A minified line of 5 MB of escapes: Python's unquote held a string per escape (~440 MB);
+    decoded 64 KiB at a time, the scan stays small."""
+    repo.write("escapes.txt", "%41" * 1_666_666 + "\n")
+    command = [sys.executable, "-m", "keyguard", "scan", "-q", "-j", "1", "escapes.txt"]
+    process = subprocess.Popen(command, cwd=repo.path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert usage.ru_maxrss < 200 << 10, usage.ru_maxrss  # kilobytes: ~55 MB here
+
+
 def test_base64_bombs_are_bounded(repo: Repo) -> None:
     nested = f"IMIN_API_KEY={KEY}".encode()
     for _ in range(8):

@@ -21,8 +21,11 @@ _SERVER_PREFIX = "http_"
 _NAME_CHAR = re.compile(r"[\w-]")
 _HEX32 = re.compile(r"[0-9a-fA-F]{32}")
 
-# A value: stops at whitespace, quotes, escapes, delimiters and template brackets.
-_VALUE = r"(?P<v>[^\s\"'`\\,;()\[\]{}<>]*)"
+# A value: stops at whitespace, quotes, escapes, delimiters and template brackets. Read at most
+# this far: a longer value is no key, and an unbounded read after each of many names on one
+# line (`x-api-key:x-api-key:…`) would make the rule quadratic.
+LONGEST_VALUE = 1024
+_VALUE = rf"(?P<v>[^\s\"'`\\,;()\[\]{{}}<>]{{0,{LONGEST_VALUE}}})"
 
 # The name closed by a quote: map keys, setter arguments, index assignments.
 _AFTER_QUOTED_NAME = re.compile(
@@ -128,7 +131,7 @@ def _cut_at_record_end(after: str) -> str:
 def _judge(match: re.Match[str], offset: int, *, quoted_name: bool, form: str) -> Hit | None:
     value, quote = match["v"], match["q"]
     after = match.string[match.end("v") : match.end("v") + 1]
-    if not value or looks_like_placeholder(value):
+    if not value or len(value) == LONGEST_VALUE or looks_like_placeholder(value):
         return None
     if quote and after not in _CLOSING_QUOTES:
         return None  # a longer string ("Bearer …", "key-" + id): not a bare key

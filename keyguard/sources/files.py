@@ -101,7 +101,10 @@ def _visit(entry: os.DirEntry[str], top: str, options: WalkOptions, ignores: _Ig
         if reason is not None:
             return Skipped(path=path, reason=reason)
     if is_dir:
-        identity = _identity(path)
+        try:
+            identity = _identity(path)
+        except OSError as e:  # a path too long to name (thousands of nested directories)
+            return ScanError(path=path, message=_describe(e))
         if identity in visited:
             return Skipped(path=path, reason="symlink loop")
         visited.add(identity)
@@ -176,8 +179,12 @@ def read_region(path: str, max_size: int, start: int, end: int | None,
                 return None
             keep_start = 0 if start == 0 else _line_after(fd, start - 1, size)
             keep_end = size if end is None or end >= size else _line_after(fd, end - 1, size)
-            low = _line_before(fd, max(0, keep_start - margin))
-            high = _line_after(fd, min(size, keep_end + margin), size)
+            if keep_start >= keep_end:  # no line starts here: inside a long one, another slice's
+                return Region(b"", keep_start, keep_start, keep_start, (size, info.st_mtime_ns))
+            # Whole lines of context, unless a line is far longer than the margin (a minified
+            # bundle): then the margin only, so no slice reads a huge line it does not own.
+            low = max(_line_before(fd, max(0, keep_start - margin)), keep_start - 2 * margin)
+            high = min(_line_after(fd, min(size, keep_end + margin), size), keep_end + 2 * margin)
             data = os.pread(fd, high - low, low).removesuffix(b"\n")
     except OSError as e:
         return ScanError(path=path, message=_describe(e))
