@@ -250,8 +250,12 @@ def measure(job: Job, timeout: float, sample_tree: bool) -> tuple[Sample, str]:
     env = {**os.environ, "NO_COLOR": "1", **job.env}
     with tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(job.argv, cwd=job.cwd, stdin=subprocess.DEVNULL,
+        # stdin: an empty pipe, not /dev/null, which some sandboxes make a regular file that
+        # holds what others wrote to it (betterleaks then scans that instead of the repository)
+        proc = subprocess.Popen(job.argv, cwd=job.cwd, stdin=subprocess.PIPE,
                                 stdout=subprocess.DEVNULL, stderr=err, env=env, start_new_session=True)
+        assert proc.stdin is not None
+        proc.stdin.close()
         sampler = TreeSampler(proc.pid, 0.1) if sample_tree else None
         if sampler:
             sampler.start()
@@ -290,7 +294,10 @@ def run_all(jobs: list[Job], runs: int, warmup: int, timeout: float, sample_tree
             if len(result.failures) >= 2:
                 continue  # failed twice: stop spending time on it
             sample, tail = measure(job, timeout, sample_tree)
-            ok = sample.exit_code in job.ok_codes
+            # betterleaks and gitleaks exit 1 for findings and for a scan that failed (its
+            # own `git log` failing): at log level error, anything logged is that failure
+            failed_quietly = job.tool in ("betterleaks", "gitleaks") and " ERR " in tail
+            ok = sample.exit_code in job.ok_codes and not failed_quietly
             if log:
                 print(f"  {label:9} {job.job:8} {job.tool:18} {sample.seconds:8.2f} s  "
                       f"{sample.maxrss_kb / 1024:7.0f} MB  exit {sample.exit_code}"
