@@ -29,15 +29,18 @@ _URL_KEY_PARAM = re.compile(
 _OPENING = r"(?:[bru@$]?\\?[\"'`]|W/)*"
 # The name a literal is given, read backwards from the literal; each pattern ends at it. The
 # common `name = …` comes first: no two patterns can end the same text with different names.
+# A name is not tried from inside a word it could extend backwards (the lookbehinds): the
+# match from the word's start is found first anyway, and a long word before a key would
+# otherwise be read once from each of its characters.
 _NAMED = tuple(re.compile(pattern + _OPENING + "$") for pattern in (
     # name = …, name: …, "name" => …, name := …, ${NAME:-…}, const name: &str = …, a == …
-    r"(?P<name>[A-Za-z_$@][\w.\-$]*)\\?[\"'\]]?\s*(?::\s*[&\w<>\[\]' ]+?\s*)?"
+    r"(?:(?<![A-Za-z_$])|(?=@))(?P<name>[A-Za-z_$@][\w.\-$]*)\\?[\"'\]]?\s*(?::\s*[&\w<>\[\]' ]+?\s*)?"
     r"(?:!==?|===?|:=|:-|=>|[:=])\s*[{(]?\s*",
     r"<(?P<name>[\w.:-]+)(?:\s[^<>]*)?>",  # <apiKey>…
     r"(?:ENV|ARG|export|set|setenv|SetEnv)\s+(?P<name>[\w.]+)(?:[ \t]+|=)",  # Dockerfile, shells
     # os.getenv("NAME", "<default>"), ENV.fetch(…), System.getProperty(…)
     r"(?:getenv|get|fetch|getProperty|GetEnvironmentVariable)\(\s*\\?[\"'](?P<name>[\w.\-]+)\\?[\"']\s*,\s*",
-    r"(?P<name>[A-Za-z_][\w.\-]*)\s*(?:\|\||\?\?|\bor\b)\s*",  # process.env.NAME || "<default>"
+    r"(?<![A-Za-z_])(?P<name>[A-Za-z_][\w.\-]*)\s*(?:\|\||\?\?|\bor\b)\s*",  # process.env.NAME || "<default>"
 ))
 # Records whose name and value are separate fields: the value field, then the record's name.
 _RECORD_VALUE_NAMES = frozenset({"value", "default", "example"})
