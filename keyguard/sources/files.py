@@ -153,8 +153,8 @@ def _not_to_read(path: str, info: os.stat_result, max_size: int) -> Skipped | No
 
 @dataclass(frozen=True, slots=True)
 class Region:
-    """Whole lines of a file: `data` is its bytes from `low`, and the lines that start in
-    [keep_start, keep_end) are the ones asked for; the lines around them are context."""
+    """Lines of a file: `data` is its bytes from `low`, and the lines that start in
+    [keep_start, keep_end) are the ones asked for, whole; the bytes around them are context."""
 
     data: bytes
     low: int
@@ -166,8 +166,9 @@ class Region:
 def read_region(path: str, max_size: int, start: int, end: int | None,
                 margin: int) -> Region | Skipped | ScanError | None:
     """The lines of a file that start in bytes [start, end) (end None: to the end of the file),
-    with at least `margin` bytes of whole lines on either side; None when the file must be read
-    whole: binary, or UTF-16 (with its BOM)."""
+    with at least `margin` bytes of context on either side, in whole lines unless a line is
+    longer than twice the margin; None when the file must be read whole: binary, or UTF-16
+    (with its BOM)."""
     try:
         with open(path, "rb", opener=_open_nonblocking) as handle:
             info = os.fstat(handle.fileno())
@@ -177,14 +178,15 @@ def read_region(path: str, max_size: int, start: int, end: int | None,
             head = os.pread(fd, SNIFF, 0)
             if is_binary(head) or head.startswith(UTF16_BOMS):
                 return None
-            keep_start = 0 if start == 0 else _line_after(fd, start - 1, size)
+            stop = size if end is None else min(size, end)
+            keep_start = 0 if start == 0 else _line_after(fd, start - 1, stop)
+            if keep_start >= stop:  # no line starts here: inside a long one, another slice's
+                return Region(b"", stop, stop, stop, (size, info.st_mtime_ns))
             keep_end = size if end is None or end >= size else _line_after(fd, end - 1, size)
-            if keep_start >= keep_end:  # no line starts here: inside a long one, another slice's
-                return Region(b"", keep_start, keep_start, keep_start, (size, info.st_mtime_ns))
             # Whole lines of context, unless a line is far longer than the margin (a minified
             # bundle): then the margin only, so no slice reads a huge line it does not own.
-            low = max(_line_before(fd, max(0, keep_start - margin)), keep_start - 2 * margin)
-            high = min(_line_after(fd, min(size, keep_end + margin), size), keep_end + 2 * margin)
+            low = _line_before(fd, max(0, keep_start - margin), keep_start - 2 * margin)
+            high = _line_after(fd, min(size, keep_end + margin), min(size, keep_end + 2 * margin))
             data = os.pread(fd, high - low, low).removesuffix(b"\n")
     except OSError as e:
         return ScanError(path=path, message=_describe(e))
@@ -194,29 +196,30 @@ def read_region(path: str, max_size: int, start: int, end: int | None,
 _BLOCK = 64 << 10
 
 
-def _line_after(fd: int, pos: int, size: int) -> int:
+def _line_after(fd: int, pos: int, limit: int) -> int:
     """Where the first line starting after byte `pos` starts (just past a newline at `pos` or
-    later), or `size`."""
-    while pos < size:
-        block = os.pread(fd, _BLOCK, pos)
+    later), or `limit` when no newline is before it."""
+    while pos < limit:
+        block = os.pread(fd, min(_BLOCK, limit - pos), pos)
         found = block.find(b"\n")
         if found >= 0:
             return pos + found + 1
         if not block:
             break
         pos += len(block)
-    return size
+    return limit
 
 
-def _line_before(fd: int, pos: int) -> int:
-    """Where the line holding byte `pos` starts."""
-    while pos > 0:
-        low = max(0, pos - _BLOCK)
+def _line_before(fd: int, pos: int, floor: int = 0) -> int:
+    """Where the line holding byte `pos` starts, or `floor` when that is before it."""
+    floor = max(0, floor)
+    while pos > floor:
+        low = max(floor, pos - _BLOCK)
         found = os.pread(fd, pos - low, low).rfind(b"\n")
         if found >= 0:
             return low + found + 1
         pos = low
-    return 0
+    return floor
 
 
 def _open_nonblocking(path: str, flags: int) -> int:
