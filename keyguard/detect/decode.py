@@ -83,11 +83,7 @@ def decode_base64(token: str) -> str | None:
 
 
 def _percent_variants(text: str) -> Iterator[Variant]:
-    line_end = -1
-    for start, _ in _PERCENT_ESCAPE.spans(text):
-        if start < line_end:
-            continue  # this line was looked at: each line once, so long lines stay linear
-        line_start, line_end = _line_bounds(text, start)
+    for start, line_start, line_end in _lines_holding(_PERCENT_ESCAPE, text):
         line = text[line_start:line_end]
         decoded = unquote(line)
         if _SIGNIFICANT.findall(decoded) == _SIGNIFICANT.findall(line):
@@ -99,14 +95,20 @@ def _percent_variants(text: str) -> Iterator[Variant]:
 def _escaped_variants(text: str) -> Iterator[Variant]:
     """Lines where an escape runs into a 32-hex run, their escapes decoded: the key's boundary
     is then where it belongs (the run is always found by the fast path's prefilter)."""
-    line_end = -1
-    for start, _ in _ESCAPE_BEFORE_HEX.spans(text):
-        if start < line_end:
-            continue  # each line once
-        line_start, line_end = _line_bounds(text, start)
+    for _, line_start, line_end in _lines_holding(_ESCAPE_BEFORE_HEX, text):
         decoded = _BACKSLASH_ESCAPE.sub(_unescaped, text[line_start:line_end])
         yield Variant(kind="backslash-escaped", origin=line_start, origin_end=line_end,
                       text=decoded, region=(0, len(decoded)))
+
+
+def _lines_holding(found: Pass, text: str) -> Iterator[tuple[int, int, int]]:
+    """(first match, line start, line end) of each line where `found` matches: each line once,
+    so long lines stay linear."""
+    line_end = -1
+    for start, _ in found.spans(text):
+        if start >= line_end:
+            line_start, line_end = _line_bounds(text, start)
+            yield start, line_start, line_end
 
 
 def _unescaped(match: re.Match[str]) -> str:
