@@ -119,10 +119,6 @@ def has_commit(revision: str, cwd: str | None = None) -> bool:
     return True
 
 
-def is_shallow(cwd: str | None = None) -> bool:
-    return run(["rev-parse", "--is-shallow-repository"], cwd=cwd).strip() == b"true"
-
-
 def shallow_boundary(cwd: str | None = None) -> frozenset[str]:
     """The commits whose parents a shallow clone lacks (none in a full clone)."""
     path = run(["rev-parse", "--git-path", "shallow"], cwd=cwd).decode().rstrip("\n")

@@ -88,6 +88,6 @@ def range_revisions(ci_range: CiRange, cwd: str | None = None) -> list[str]:
 def _require(revision: str, cwd: str | None) -> None:
     if git.has_commit(revision, cwd):
         return
-    if git.is_shallow(cwd):
+    if git.shallow_boundary(cwd):
         raise GitError(f"commit {revision} is not in this shallow clone; {_FETCH_MORE}")
     raise GitError(f"commit {revision} is not in this repository (fetch it first)")
