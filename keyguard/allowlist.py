@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from keyguard.detect.linear import compile_linear
 from keyguard.model import Finding
+from keyguard.record import Record, field
 
 ALLOW_KEYS = ("paths", "regexes", "regex-target", "secrets", "commits", "rules", "expires", "reason")
 _MATCHERS = ("paths", "regexes", "secrets", "commits")
@@ -16,8 +16,7 @@ _SHA256 = re.compile(r"sha256:([0-9a-f]{64})")
 _COMMIT = re.compile(r"[0-9a-f]{7,64}")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AllowEntry:
+class AllowEntry(Record):
     where: str  # `.keyguard.toml: [[allow]] #2`, for messages
     reason: str
     paths: Any = field(default=None, repr=False)  # a pathspec.GitIgnoreSpec

@@ -9,13 +9,13 @@ import posixpath
 import re
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 from keyguard import git
 from keyguard.config import find_config, load_config, parse_size
 from keyguard.errors import GitError, KeyguardError
 from keyguard.history import scan_history
 from keyguard.model import Blob, Confidence, Finding, Origin, is_file_path, redact
+from keyguard.record import Record, field
 from keyguard.scan import Policy, candidates_in, findings_at
 from keyguard.sources.text import decode_text
 
@@ -31,15 +31,13 @@ _BUNDLE = re.compile(r"(?i)\.(min|bundle|chunk)\.js$|(^|/)(dist|build)/.*\.js$")
 _SERVICE_ROOTS = ("services", "apps", "packages", "cmd")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Repository:
+class Repository(Record):
     name: str
     path: str
     error: str | None = None  # not scanned, and why
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Location:
+class Location(Record):
     repository: str
     path: str
     rule_id: str
@@ -54,8 +52,7 @@ class Location:
         return f"{self.repository}:{inner}" if inner else self.repository
 
 
-@dataclass(slots=True, kw_only=True)
-class Secret:
+class Secret(Record, frozen=False):
     """One distinct secret and everywhere it was found."""
 
     digest: str  # sha256:…, the identity across repositories
@@ -96,8 +93,7 @@ def is_client_side(path: str) -> bool:
     return lowered.endswith((".js", ".ts", ".mjs", ".json", ".java")) and bool(_CLIENT_DIRS.search(lowered))
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AuditSettings:
+class AuditSettings(Record):
     report_at: Confidence
     max_file_size: str | None
     include_unreachable: bool
@@ -188,8 +184,7 @@ def head_contents(root: str, paths: Sequence[str]) -> dict[str, bytes]:
                 if data is not None}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Sighting:
+class Sighting(Record):
     """What an audit worker sends back for one finding: never the key itself unless asked,
     its hash so that reuse across repositories is still seen."""
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from keyguard.errors import ConfigError
 from keyguard.model import Finding
+from keyguard.record import Record
 from keyguard.terminal import neutralise
 
 VERSION = 1
@@ -19,8 +19,7 @@ DEFAULT_NAME = ".keyguard-baseline.json"
 _FINGERPRINT_LENGTH = 16
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Entry:
+class Entry(Record):
     fingerprint: str
     rule_id: str
     path: str

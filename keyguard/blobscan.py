@@ -15,7 +15,6 @@ import codecs
 import contextlib
 import gc
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from itertools import accumulate, compress, groupby
 from typing import Any
 
@@ -30,6 +29,7 @@ from keyguard.detect.fast import (
 )
 from keyguard.detect.hexkey import is_checksum_file
 from keyguard.model import Candidate, Finding, Skipped, Suppressed
+from keyguard.record import Record, field
 from keyguard.scan import Policy, findings_at
 from keyguard.sources.history import Appearance
 from keyguard.sources.text import UTF16_BOMS, decode_text, is_binary
@@ -46,8 +46,7 @@ Group = list[Version]  # one path's versions, in commit order
 Run = tuple[str | None, Group]
 
 
-@dataclass(slots=True)
-class Outcome:
+class Outcome(Record, frozen=False, kw_only=False):
     findings: list[tuple[int, Finding]] = field(default_factory=list)
     suppressed: list[Suppressed] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)

@@ -10,7 +10,6 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from keyguard.allowlist import ALLOW_KEYS, AllowEntry, parse_allow
@@ -19,6 +18,7 @@ from keyguard.custom_rules import RULE_KEYS, parse_rule
 from keyguard.detect import RULES, Rule
 from keyguard.errors import ConfigError
 from keyguard.model import Confidence
+from keyguard.record import Record
 from keyguard.verify_config import IMIN, VERIFY_KEYS, VerifyEntry, parse_verify
 from keyguard.worktree import repository_root
 
@@ -33,8 +33,7 @@ _SIZE = re.compile(r"(?i)(\d+)\s*([kmg]i?b?|b)?")
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Config:
+class Config(Record):
     root: str  # the repository root: paths in findings, allowlists and baselines are relative to it
     source: str | None = None
     allow: tuple[AllowEntry, ...] = ()

@@ -7,17 +7,15 @@ A local worker that dies makes the audit incomplete (exit 4).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from keyguard.audit import AuditSettings, RepositoryFailed, Sighting, audit_one
 from keyguard.errors import InputError, UsageError
+from keyguard.record import Record, replace
 from keyguard.workers import forked
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Outcome:
+class Outcome(Record):
     name: str
     location: str
     sightings: tuple[Sighting, ...] = ()
@@ -32,11 +30,11 @@ def run_local(tasks: Sequence[Task], settings: AuditSettings, cores: int,
               progress: Progress | None = None) -> list[Outcome]:
     """Repositories side by side when there are several, else one with every core inside it."""
     if len(tasks) > 1 and cores > 1:
-        one_each = dataclasses.replace(settings, jobs=1)
+        one_each = replace(settings, jobs=1)
         with forked(cores) as workers:
             futures = [workers.submit(_attempt_twice, name, where, one_each) for name, where in tasks]
             return [workers.answer(future) for future in futures]
-    inner = dataclasses.replace(settings, jobs=cores)
+    inner = replace(settings, jobs=cores)
     return [_attempt_twice(name, where, inner, progress) for name, where in tasks]
 
 
@@ -64,7 +62,7 @@ def run_dask(address: str, tasks: Sequence[Task], settings: AuditSettings) -> li
     except (OSError, TimeoutError) as e:
         raise InputError(f"cannot reach the Dask scheduler at {address}: {e}") from e
     with client:
-        one_each = [dataclasses.replace(settings, jobs=1)] * len(tasks)
+        one_each = [replace(settings, jobs=1)] * len(tasks)
         futures = client.map(audit_one, [n for n, _ in tasks], [w for _, w in tasks], one_each,
                              retries=1, pure=False)
         return [_gathered(future, name, where)

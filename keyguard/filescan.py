@@ -13,12 +13,12 @@ from __future__ import annotations
 import codecs
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
 from itertools import chain
 from typing import Any
 
 from keyguard.detect.fast import MARGIN, detect_prefiltered, only_built_in
 from keyguard.model import Blob, Finding, Item, ScanError, Skipped, Suppressed, Unread
+from keyguard.record import Record, field, replace
 from keyguard.scan import FAST_PATH_MIN, Outcome, Policy, findings_at, judged, reported
 from keyguard.sources.files import Region, read_region
 from keyguard.workers import Workers, forked
@@ -29,8 +29,7 @@ TASK = 1 << 20  # whole files go to a worker together up to this many bytes (few
 IN_FLIGHT = 64 << 20  # bytes sent to workers and not answered yet: memory stays bounded
 
 
-@dataclass(frozen=True, slots=True)
-class Slice:
+class Slice(Record, kw_only=False):
     """Slice `index` of `count` of a large file: the lines that start in its bytes
     [index * PART, (index + 1) * PART), the last slice's to the end of the file."""
 
@@ -45,8 +44,7 @@ Work = Unread | Blob | Slice  # files and standard input judged whole; slices of
 SliceAnswer = tuple[Outcome, int, tuple[int, int] | None]
 
 
-@dataclass(slots=True)
-class _Task:
+class _Task(Record, frozen=False, kw_only=False):
     works: list[Work] = field(default_factory=list)
     size: int = 0
     answer: Any = None  # a Future once sent

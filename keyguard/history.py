@@ -3,14 +3,13 @@ commit that brought the secret to that path."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 from keyguard import git
 from keyguard.blobscan import path_groups, scan_versions, workers
 from keyguard.detect.fast import could_match, only_built_in
 from keyguard.model import Blob, Finding, ScanError, ScanResult, Skipped, Suppressed
+from keyguard.record import Record, field, replace
 from keyguard.scan import Policy, candidates_in, findings_at
 from keyguard.sources.history import (
     Appearance,
@@ -26,8 +25,7 @@ TAG_MESSAGE = "(tag message)"
 Key = tuple[str, str, str]  # rule, path, secret
 
 
-@dataclass(slots=True)
-class _Collector:
+class _Collector(Record, frozen=False, kw_only=False):
     """The earliest finding per rule, path and secret."""
 
     best: dict[Key, tuple[int, Finding]] = field(default_factory=dict)
@@ -117,7 +115,7 @@ def _follow_renames(best: dict[Key, tuple[int, Finding]], renames: dict[tuple[st
         old_key = (key[0], old_path or "", key[2])
         earlier = best.get(old_key)
         if earlier is not None and earlier[0] < order:
-            best[key] = (earlier[0], dataclasses.replace(finding, origin=earlier[1].origin))
+            best[key] = (earlier[0], replace(finding, origin=earlier[1].origin))
             del best[old_key]
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+
+from keyguard.record import Record, field
 
 
 class Confidence(enum.IntEnum):
@@ -22,8 +23,7 @@ class Confidence(enum.IntEnum):
         return cls[text.upper()]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Blob:
+class Blob(Record):
     """Text to scan and the name to report it under."""
 
     path: str
@@ -32,8 +32,7 @@ class Blob:
     data: bytes | None = field(default=None, repr=False)  # the raw bytes, for the fast path
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Unread:
+class Unread(Record):
     """A file the walk found, read where it is scanned: on a worker, in a parallel scan."""
 
     path: str
@@ -46,8 +45,7 @@ class Unread:
         return read_file(self.path, self.limit)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Candidate:
+class Candidate(Record):
     """A secret the detector found in one blob, before policy (thresholds, allowlists)."""
 
     rule_id: str
@@ -59,8 +57,7 @@ class Candidate:
     label: str | None = None  # e.g. "documented-example": a known, public key
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Origin:
+class Origin(Record):
     """The commit (or tag) that first brought a secret to a path."""
 
     commit: str
@@ -75,8 +72,7 @@ class Origin:
         return self.commit if self.kind == "tag" else self.commit[:12]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Finding:
+class Finding(Record):
     rule_id: str
     path: str
     secret: str = field(repr=False)
@@ -101,8 +97,7 @@ class Finding:
         return "sha256:" + _sha256(self.secret.encode("utf-8", "surrogateescape"))
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Skipped:
+class Skipped(Record):
     path: str
     reason: str
 
@@ -111,8 +106,7 @@ class Skipped:
         return cls(path=path, reason=f"over the size cap ({max_size} bytes)")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ScanError:
+class ScanError(Record):
     path: str
     message: str
 
@@ -121,14 +115,12 @@ class ScanError:
 Item = Blob | Skipped | ScanError | Unread
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Suppressed:
+class Suppressed(Record):
     finding: Finding
     why: str  # the inline marker, the allowlist entry and its reason, or the baseline entry
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ScanResult:
+class ScanResult(Record):
     findings: tuple[Finding, ...]
     scanned: int
     skipped: tuple[Skipped, ...] = ()

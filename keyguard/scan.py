@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 
 from keyguard.baseline import Baseline
 from keyguard.config import Config
@@ -24,12 +23,12 @@ from keyguard.model import (
     excerpt_of,
     other_secrets,
 )
+from keyguard.record import Record, field
 
 FAST_PATH_MIN = 4 << 10  # bytes: below this, starting RE2 costs more than it saves
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Policy:
+class Policy(Record):
     config: Config
     report_at: Confidence = Confidence.MEDIUM  # --min-confidence: what is shown
     base: str = "."  # the directory blob paths are relative to

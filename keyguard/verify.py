@@ -13,18 +13,17 @@ import time
 import urllib.parse
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 from keyguard import __version__
 from keyguard.model import Finding
+from keyguard.record import Record
 from keyguard.verify_config import VerifyEntry
 
 _RETRIES_AFTER_429 = 2
 _LOOPBACK_NAMES = ("localhost",)
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
+class Verdict(Record, kw_only=False):
     state: str  # live | rejected | unknown | public
     reason: str
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+
+from keyguard.record import Record
 
 VERIFY_KEYS = ("rules", "url", "method", "header", "live-status", "rejected-status", "timeout",
                "concurrency", "rate", "allow-private")
@@ -11,8 +12,7 @@ IMIN_EVENTS_API = ("https://search.imin.co/events-api/v2/event-series"
                    "?mode=discovery-geo&geo[radial]=0,0,1&limit=1")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VerifyEntry:
+class VerifyEntry(Record):
     rules: tuple[str, ...]
     url: str
     method: str = "GET"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import csv
-import dataclasses
 import io
 import json
 import os
@@ -14,6 +13,7 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from keyguard.model import Confidence, Finding, Origin, ScanError, ScanResult, Skipped, excerpt_of
+from keyguard.record import replace
 from keyguard.reporters import FORMATS, ReportOptions, renderer
 from tests.conftest import Repo, fake_key
 
@@ -93,7 +93,7 @@ def test_sarif_describes_custom_rules(repo: Repo) -> None:
 
 
 def test_sarif_fingerprint_does_not_move_with_lines() -> None:
-    moved = ScanResult(findings=tuple(dataclasses.replace(f, line=f.line + 50) for f in sample().findings),
+    moved = ScanResult(findings=tuple(replace(f, line=f.line + 50) for f in sample().findings),
                        scanned=1)
     fingerprints = [[r["partialFingerprints"] for r in json.loads(renderer("sarif")(result, ReportOptions()))
                      ["runs"][0]["results"]] for result in (sample(), moved)]

@@ -6,7 +6,6 @@ the options click parses are declared in keyguard/cli/options.py."""
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime
 import os
 import stat
@@ -20,6 +19,7 @@ from keyguard.config import Config, find_config, load_config, parse_size
 from keyguard.detect import RULES, Rule
 from keyguard.errors import UsageError
 from keyguard.model import Confidence, ScanResult
+from keyguard.record import replace
 from keyguard.reporters import ReportOptions, renderer
 from keyguard.scan import Policy
 from keyguard.terminal import neutralise
@@ -73,7 +73,7 @@ def load_policy(report: dict[str, Any], base: str = ".", config: Config | None =
 
 
 def timed(result: ScanResult, started: float) -> ScanResult:
-    return dataclasses.replace(result, seconds=time.perf_counter() - started)
+    return replace(result, seconds=time.perf_counter() - started)
 
 
 def size_option(value: str | None, default: int) -> int:
@@ -92,7 +92,7 @@ def finish(result: ScanResult, report: dict[str, Any], named: frozenset[str] = f
     if config is not None and (report["verify"] or config.verify_by_default):
         result = _verified(result, config, only_live=report["only_live"])
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-    result = dataclasses.replace(
+    result = replace(
         result, finished_at=now.isoformat(),
         started_at=(now - datetime.timedelta(seconds=round(result.seconds))).isoformat())
     for problem in result.errors:
@@ -110,11 +110,11 @@ def _verified(result: ScanResult, config: Config, only_live: bool) -> ScanResult
     from keyguard.verify import verify_findings  # the network is loaded only when asked for
 
     verdicts = verify_findings(result.findings, config.verify)
-    findings = tuple(dataclasses.replace(f, verification=str(verdicts[f.secret_sha256]))
+    findings = tuple(replace(f, verification=str(verdicts[f.secret_sha256]))
                      for f in result.findings)
     if only_live:
         findings = tuple(f for f in findings if (f.verification or "").startswith("live"))
-    return dataclasses.replace(result, findings=findings)
+    return replace(result, findings=findings)
 
 
 def _emit(result: ScanResult, report: dict[str, Any], rules: tuple[Rule, ...]) -> None:
@@ -128,7 +128,7 @@ def _emit(result: ScanResult, report: dict[str, Any], rules: tuple[Rule, ...]) -
     if len({os.path.realpath(path) for path in paths}) < len(paths):
         raise UsageError("two reports would go to one file: give each --report and --output its own path")
     for name, path in report["reports"]:
-        write_atomically(path, renderer(name)(result, dataclasses.replace(options, color=False)), mode=0o600)
+        write_atomically(path, renderer(name)(result, replace(options, color=False)), mode=0o600)
     if report["quiet"] and not result.findings and result.complete:
         return
     text = renderer(report["format_name"])(result, options)

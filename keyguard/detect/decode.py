@@ -8,9 +8,9 @@ from __future__ import annotations
 import binascii
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 from keyguard.detect.rule import TOKEN_RUNS, Pass
+from keyguard.record import Record, field
 
 # 32 hex characters encode to 44 base64 characters; shorter tokens cannot hold a key.
 _BASE64_TOKEN = Pass(r"[A-Za-z0-9+/_-]{40,}={0,2}", inside=TOKEN_RUNS, shortest_run=40)
@@ -24,8 +24,7 @@ _BACKSLASH_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\x([0-9A-Fa-f]{2})")
 MAX_DECODED_PER_BLOB = 4 << 20
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Variant:
+class Variant(Record):
     """`text` is a line of the blob with an encoded part decoded; hits in `region` count."""
 
     kind: str

@@ -13,12 +13,12 @@ import codecs
 import functools
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import replace
 from typing import Any
 
 from keyguard.detect import RULES, Rule, detect
 from keyguard.detect.rule import re2_spans
 from keyguard.model import Blob, Candidate, Confidence
+from keyguard.record import replace
 from keyguard.sources.text import UTF16_BOMS, decode_text, is_binary
 
 MARGIN = 1024  # characters of context kept around each interesting place: rules read <= 400

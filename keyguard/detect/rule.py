@@ -6,14 +6,13 @@ import functools
 import re
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from keyguard.model import Confidence
+from keyguard.record import Record, field
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Hit:
+class Hit(Record):
     """A rule's raw match: an offset into the scanned text, not yet a line and column."""
 
     start: int
@@ -27,8 +26,7 @@ class Hit:
 Finder = Callable[[str, str, Confidence], Iterator[Hit]]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Rule:
+class Rule(Record):
     id: str
     name: str
     description: str

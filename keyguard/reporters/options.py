@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from keyguard.detect import RULES, Rule
 from keyguard.model import Finding, redact
+from keyguard.record import Record
 from keyguard.terminal import neutralise
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ReportOptions:
+class ReportOptions(Record):
     show_secrets: bool = False
     explain: bool = False
     color: bool = False

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from keyguard import git
 from keyguard.errors import GitError, UsageError
+from keyguard.record import Record
 
 _FETCH_MORE = ("fetch more history: actions/checkout with `fetch-depth: 0`, GitLab CI with "
                "`GIT_DEPTH: 0`, or `git fetch --unshallow`")
 
 
-@dataclass(frozen=True, slots=True)
-class CiRange:
+class CiRange(Record, kw_only=False):
     head: str
     base: str | None  # None: commits not on `default_branch`
     default_branch: str | None = None

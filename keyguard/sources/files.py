@@ -6,11 +6,11 @@ import errno
 import os
 import stat
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO
 
 from keyguard.errors import UsageError
 from keyguard.model import Blob, Item, ScanError, Skipped, Unread
+from keyguard.record import Record
 from keyguard.sources.text import SNIFF, UTF16_BOMS, decode_text, is_binary
 from keyguard.worktree import repository_root
 
@@ -18,8 +18,7 @@ if TYPE_CHECKING:
     import pathspec
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WalkOptions:
+class WalkOptions(Record):
     max_file_size: int
     follow_symlinks: bool = False
     use_gitignore: bool = True
@@ -151,8 +150,7 @@ def _not_to_read(path: str, info: os.stat_result, max_size: int) -> Skipped | No
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class Region:
+class Region(Record, kw_only=False):
     """Lines of a file: `data` is its bytes from `low`, and the lines that start in
     [keep_start, keep_end) are the ones asked for, whole; the bytes around them are context."""
 

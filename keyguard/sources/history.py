@@ -9,26 +9,24 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from itertools import islice
 
 from keyguard import git
 from keyguard.errors import GitError
 from keyguard.model import Origin
+from keyguard.record import Record, field
 
 _GITLINK = b"160000"
 _COMMIT_MARK = b"\x01"
 
 
-@dataclass(frozen=True, slots=True)
-class Appearance:
+class Appearance(Record, kw_only=False):
     path: str
     order: int  # position of the commit, oldest first: smaller is earlier
     origin: Origin
 
 
-@dataclass(slots=True)
-class HistoryPlan:
+class HistoryPlan(Record, frozen=False, kw_only=False):
     """What to read: each blob with the places it first appeared, in commit order."""
 
     blobs: dict[str, list[Appearance]] = field(default_factory=dict)

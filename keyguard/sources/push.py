@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from keyguard import git
 from keyguard.errors import UsageError
+from keyguard.record import Record
 
 
-@dataclass(frozen=True, slots=True)
-class RefUpdate:
+class RefUpdate(Record, kw_only=False):
     local_sha: str
     remote_sha: str | None  # None: the remote does not have this ref yet (or we do not know)
     local_ref: str = ""  # refs/tags/v2: an annotated tag's message goes with it
