@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime
 import re
-from typing import Any
 
 from keyguard.detect.linear import compile_linear
 from keyguard.model import Finding
 from keyguard.record import Record, field
+
+TYPE_CHECKING = False  # typing's, without importing typing (see keyguard/record.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 ALLOW_KEYS = ("paths", "regexes", "regex-target", "secrets", "commits", "rules", "expires", "reason")
 _MATCHERS = ("paths", "regexes", "secrets", "commits")

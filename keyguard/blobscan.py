@@ -16,7 +16,6 @@ import contextlib
 import gc
 from collections.abc import Callable, Iterator
 from itertools import accumulate, compress, groupby
-from typing import Any
 
 from keyguard import git
 from keyguard.detect.fast import (
@@ -34,6 +33,10 @@ from keyguard.scan import Policy, findings_at
 from keyguard.sources.history import Appearance
 from keyguard.sources.text import UTF16_BOMS, decode_text, is_binary
 from keyguard.workers import Workers, forked, ignore_interrupts
+
+TYPE_CHECKING = False  # typing's, without importing typing (see keyguard/record.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 MARGIN_ASCII = 700  # bytes around a change: rules read at most ~620 characters around a key
 _SMALL_CHANGE = 32 << 10  # a changed middle up to this size is examined whole: cheaper than its line diff

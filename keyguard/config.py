@@ -10,7 +10,6 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
 
 from keyguard.allowlist import ALLOW_KEYS, AllowEntry, parse_allow
 from keyguard.baseline import DEFAULT_NAME as DEFAULT_BASELINE
@@ -22,7 +21,11 @@ from keyguard.record import Record
 from keyguard.verify_config import IMIN, VERIFY_KEYS, VerifyEntry, parse_verify
 from keyguard.worktree import repository_root
 
-T = TypeVar("T")
+TYPE_CHECKING = False  # typing's, without importing typing (see keyguard/record.py)
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+    T = TypeVar("T")
+
 CONFIG_NAME = ".keyguard.toml"
 DEFAULT_MAX_FILE_SIZE = 10 << 20
 INLINE_MARKER = "keyguard:allow"

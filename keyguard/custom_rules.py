@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
 
 from keyguard.detect.linear import compile_linear
 from keyguard.detect.rule import Finder, Hit, Rule
 from keyguard.model import Confidence
+
+TYPE_CHECKING = False  # typing's, without importing typing (see keyguard/record.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 RULE_KEYS = ("id", "regex", "keywords", "confidence", "description", "examples", "counterexamples")
 _ID = re.compile(r"[a-z0-9][a-z0-9-]*")

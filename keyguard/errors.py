@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+TYPE_CHECKING = False  # typing's, without importing typing (see keyguard/record.py)
+if TYPE_CHECKING:
+    from typing import ClassVar
+
 
 
 class KeyguardError(Exception):

@@ -14,7 +14,6 @@ import codecs
 from collections import deque
 from collections.abc import Iterable, Iterator
 from itertools import chain
-from typing import Any
 
 from keyguard.detect.fast import MARGIN, detect_prefiltered, only_built_in
 from keyguard.model import Blob, Finding, Item, ScanError, Skipped, Suppressed, Unread
@@ -22,6 +21,10 @@ from keyguard.record import Record, field, replace
 from keyguard.scan import FAST_PATH_MIN, Outcome, Policy, findings_at, judged, reported
 from keyguard.sources.files import Region, read_region
 from keyguard.workers import Workers, forked
+
+TYPE_CHECKING = False  # typing's, without importing typing (see keyguard/record.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 PARALLEL_FROM = 2 << 20  # bytes found before workers are forked: small scans stay in one process
 PART = 1 << 20  # a text file larger than this is scanned in slices of about this size

@@ -13,9 +13,12 @@ import subprocess
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from types import TracebackType
-from typing import IO
 
 from keyguard.errors import GitError
+
+TYPE_CHECKING = False  # typing's, without importing typing (see keyguard/record.py)
+if TYPE_CHECKING:
+    from typing import IO
 
 _SAFE = ("-c", "core.fsmonitor=false", "-c", "core.quotePath=false", "-c", "log.showSignature=false",
          "-c", "diff.external=", "--literal-pathspecs")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from keyguard.record import Record
+
+TYPE_CHECKING = False  # typing's, without importing typing (see keyguard/record.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 VERIFY_KEYS = ("rules", "url", "method", "header", "live-status", "rejected-status", "timeout",
                "concurrency", "rate", "allow-private")

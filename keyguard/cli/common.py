@@ -12,7 +12,6 @@ import stat
 import sys
 import time
 from collections.abc import Callable
-from typing import Any, TextIO
 
 from keyguard.baseline import Baseline, load_baseline
 from keyguard.config import Config, find_config, load_config, parse_size
@@ -23,6 +22,10 @@ from keyguard.record import replace
 from keyguard.reporters import ReportOptions, renderer
 from keyguard.scan import Policy
 from keyguard.terminal import neutralise
+
+TYPE_CHECKING = False  # typing's, without importing typing (see keyguard/record.py)
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 4, 5, 130
 

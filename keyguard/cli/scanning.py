@@ -6,7 +6,6 @@ import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -26,7 +25,10 @@ from keyguard.errors import UsageError
 from keyguard.model import Item, ScanError, ScanResult
 from keyguard.scan import scan_items
 
+TYPE_CHECKING = False  # typing's, without importing typing (see keyguard/record.py)
 if TYPE_CHECKING:
+    from typing import Any
+
     from keyguard.history import Progress
     from keyguard.sources.files import WalkOptions
 

@@ -7,12 +7,15 @@ installed hook call it); with options, click parses them and calls the same func
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from keyguard import git
 from keyguard.cli.common import EXIT_FINDINGS, error, finish, load_policy, timed
 from keyguard.scan import scan_items
 from keyguard.sources.staged import read_staged
+
+TYPE_CHECKING = False  # typing's, without importing typing (see keyguard/record.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def run_staged(paths: tuple[str, ...], report: dict[str, Any]) -> int:

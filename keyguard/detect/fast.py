@@ -13,13 +13,16 @@ import codecs
 import functools
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
 
 from keyguard.detect import RULES, Rule, detect
 from keyguard.detect.rule import re2_spans
 from keyguard.model import Blob, Candidate, Confidence
 from keyguard.record import replace
 from keyguard.sources.text import UTF16_BOMS, decode_text, is_binary
+
+TYPE_CHECKING = False  # typing's, without importing typing (see keyguard/record.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 MARGIN = 1024  # characters of context kept around each interesting place: rules read <= 400
 _PATTERN = (rb"[xX][-_][aA][pP][iI][-_][kK][eE][yY]"  # x-api-key rule (and decoded variants)

@@ -6,10 +6,13 @@ import functools
 import re
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from keyguard.model import Confidence
 from keyguard.record import Record, field
+
+TYPE_CHECKING = False  # typing's, without importing typing (see keyguard/record.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class Hit(Record):

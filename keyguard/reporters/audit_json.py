@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from keyguard import __version__
 from keyguard.audit import Repository, Secret, checklist, is_client_side
 from keyguard.terminal import neutralise
+
+TYPE_CHECKING = False  # typing's, without importing typing (see keyguard/record.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def document(secrets: list[Secret], repositories: list[Repository]) -> dict[str, Any]:

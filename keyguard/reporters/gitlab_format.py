@@ -5,12 +5,15 @@ from __future__ import annotations
 import datetime
 import json
 import uuid
-from typing import Any
 
 from keyguard import __version__
 from keyguard.model import Confidence, Finding, ScanResult, finding_order
 from keyguard.reporters.options import ReportOptions, shown_excerpt, shown_secret
 from keyguard.terminal import neutralise
+
+TYPE_CHECKING = False  # typing's, without importing typing (see keyguard/record.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 VERSION = "15.2.1"
 SCHEMA = ("https://gitlab.com/gitlab-org/security-products/security-report-schemas/-/raw/"

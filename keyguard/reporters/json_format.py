@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from keyguard import __version__
 from keyguard.model import Finding, ScanResult, finding_order
 from keyguard.reporters.options import ReportOptions, shown_secret
 from keyguard.terminal import neutralise
+
+TYPE_CHECKING = False  # typing's, without importing typing (see keyguard/record.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 SCHEMA_VERSION = 1
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from typing import Any
 
 from keyguard import __version__
 from keyguard.detect import Rule
 from keyguard.model import Confidence, Finding, ScanResult, finding_order, is_file_path
 from keyguard.reporters.options import ReportOptions, shown_secret
 from keyguard.terminal import neutralise
+
+TYPE_CHECKING = False  # typing's, without importing typing (see keyguard/record.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/keyguard/keyguard"

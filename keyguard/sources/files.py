@@ -6,7 +6,6 @@ import errno
 import os
 import stat
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, BinaryIO
 
 from keyguard.errors import UsageError
 from keyguard.model import Blob, Item, ScanError, Skipped, Unread
@@ -14,7 +13,10 @@ from keyguard.record import Record
 from keyguard.sources.text import SNIFF, UTF16_BOMS, decode_text, is_binary
 from keyguard.worktree import repository_root
 
+TYPE_CHECKING = False  # typing's, without importing typing (see keyguard/record.py)
 if TYPE_CHECKING:
+    from typing import BinaryIO
+
     import pathspec
 
 
