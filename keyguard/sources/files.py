@@ -244,6 +244,7 @@ class _Ignores:
     def __init__(self, root: str | None, specs: tuple[tuple[str, pathspec.GitIgnoreSpec], ...]):
         self.root = root
         self.specs = specs
+        self.cwd = os.getcwd()  # once: os.path.abspath asks for it at each call
 
     @classmethod
     def for_directory(cls, root: str | None, directory: str) -> _Ignores:
@@ -282,7 +283,9 @@ class _Ignores:
         return _Ignores(self.root, (*self.specs, (base, spec)))
 
     def ignored(self, path: str, is_dir: bool) -> bool:
-        absolute = os.path.abspath(path)
+        if not self.specs:
+            return False
+        absolute = os.path.normpath(os.path.join(self.cwd, path))
         for base, spec in reversed(self.specs):
             # Both are normalised absolute paths: below `base`, the rest of the string is the
             # relative path (os.path.relpath asks for the working directory twice a call).
