@@ -15,7 +15,9 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~4 ms): mypy knows the name
 if TYPE_CHECKING:
-    from typing import Any, ClassVar, TypeVar, dataclass_transform
+    from typing import Any, ClassVar, TypeVar
+
+    from typing_extensions import dataclass_transform  # typing's from 3.11; mypy brings it
 
     R = TypeVar("R", bound="Record")
 else:
