@@ -22,6 +22,7 @@ import json
 import os
 import platform
 import shutil
+import stat
 import statistics
 import subprocess
 import sys
@@ -455,6 +456,12 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0912, PLR0915
     for job in jobs:
         if job.skipped:
             print(f"  skipping {job.job}/{job.tool}: {job.skipped}", file=sys.stderr)
+    if not stat.S_ISCHR(os.stat(os.devnull).st_mode):
+        # git reads it as an empty config (betterleaks points git at it): once other processes
+        # have written into a regular file there, those runs fail with "bad config line 1"
+        print(f"  warning: {os.devnull} is not a device but a regular file; tools that read it "
+              "may fail (as root: mknod -m 666 /dev/null.new c 1 3 && mv /dev/null.new /dev/null)",
+              file=sys.stderr)
     versions["keyguard source"] = project_state()
     load_before = loadavg()
     print(f"  keyguard source: {versions['keyguard source']}; load average before: {load_before}",
