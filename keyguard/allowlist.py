@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 
 from keyguard.detect.linear import compile_linear
+from keyguard.errors import ConfigError
 from keyguard.model import Finding
 from keyguard.record import Record, field
 
@@ -22,7 +24,7 @@ _COMMIT = re.compile(r"[0-9a-f]{7,64}")
 class AllowEntry(Record):
     where: str  # `.keyguard.toml: [[allow]] #2`, for messages
     reason: str
-    paths: Any = field(default=None, repr=False)  # a pathspec.GitIgnoreSpec
+    paths: tuple[str, ...] = ()  # gitignore patterns, compiled when a finding first needs them
     regexes: tuple[Any, ...] = field(default=(), repr=False)
     on_line: bool = False  # regexes match the whole line, not the secret
     secrets: frozenset[str] = frozenset()
@@ -33,7 +35,7 @@ class AllowEntry(Record):
     def covers(self, finding: Finding, line: str) -> bool:
         if self.rules is not None and finding.rule_id not in self.rules:
             return False
-        if self.paths is not None and not self.paths.match_file(finding.path):
+        if self.paths and not self.path_spec().match_file(finding.path):
             return False
         target = line if self.on_line else finding.secret
         if self.regexes and not any(r.search(target) for r in self.regexes):
@@ -42,6 +44,12 @@ class AllowEntry(Record):
             return False
         commit = finding.origin.commit if finding.origin else ""
         return not self.commits or any(commit.startswith(c) for c in self.commits)
+
+    def path_spec(self) -> Any:
+        """The compiled `paths`. Loading pathspec and compiling cost ~20 ms, most of a clean
+        hook run's start-up, and only findings need them: so they are compiled then (and by
+        `keyguard config check`), and an invalid pattern is a configuration error then."""
+        return _compiled(self.paths, self.where)
 
 
 def parse_allow(raw: dict[str, Any], where: str, problems: list[str]) -> AllowEntry | None:
@@ -66,17 +74,35 @@ def parse_allow(raw: dict[str, Any], where: str, problems: list[str]) -> AllowEn
     expires = _date(raw.get("expires"), where, problems)
     if len(problems) > before:
         return None
-    return AllowEntry(where=where, reason=str(reason).strip(), paths=_gitignore(paths),
+    return AllowEntry(where=where, reason=str(reason).strip(), paths=tuple(paths),
                       regexes=regexes, on_line=target == "line", secrets=frozenset(secrets),
                       commits=tuple(commits), rules=frozenset(rules) if rules is not None else None,
                       expires=expires)
 
 
-def _gitignore(patterns: list[str]) -> Any:
-    if not patterns:
-        return None
-    import pathspec  # only configurations with paths pay for it
+def check_paths(entries: tuple[AllowEntry, ...]) -> None:
+    """Compile every entry's paths now (`keyguard config check`): ConfigError names each
+    entry with an invalid pattern."""
+    problems = []
+    for entry in entries:
+        try:
+            entry.path_spec()
+        except ConfigError as e:
+            problems.append(str(e))
+    if problems:
+        raise ConfigError("\n".join(problems))
 
+
+@functools.cache
+def _compiled(patterns: tuple[str, ...], where: str) -> Any:
+    import pathspec
+
+    for pattern in patterns:
+        try:
+            pathspec.GitIgnoreSpec.from_lines([pattern])
+        except (ValueError, re.error) as e:  # pathspec's errors, and re's for ranges like [z-a]
+            why = e.msg if isinstance(e, re.error) else str(e.__cause__ or e)
+            raise ConfigError(f"{where}: 'paths': invalid pattern {pattern!r}: {why}") from None
     return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 

@@ -125,6 +125,19 @@ def test_gitignored_files_are_skipped_in_a_work_tree(keyguard: Keyguard, tmp_pat
     assert "secret.env" in keyguard("scan", tmp_path, "--no-ignore").out
 
 
+def test_gitignore_lines_pathspec_rejects_do_not_stop_the_walk(keyguard: Keyguard, tmp_path: Path,
+                                                                 key: str) -> None:
+    # `foo\\` matches nothing in git; the others still apply
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".gitignore").write_text("foo\\\nbuild/\n")
+    (tmp_path / "build").mkdir()
+    (tmp_path / "build" / "out.env").write_text(f"IMIN_API_KEY={key}\n")
+    (tmp_path / "foo").write_text(f"IMIN_API_KEY={key}\n")
+    run = keyguard("scan", tmp_path)
+    assert run.code == 1, run.err
+    assert "foo" in run.out and "out.env" not in run.out
+
+
 def test_utf16_with_bom_is_decoded(keyguard: Keyguard, tmp_path: Path, key: str) -> None:
     (tmp_path / "win.ps1").write_bytes(f"$h = @{{ 'X-API-KEY' = '{key}' }}\r\n".encode("utf-16"))
     run = keyguard("scan", tmp_path)

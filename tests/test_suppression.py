@@ -49,6 +49,24 @@ def test_each_allowlist_kind(leaky: Repo) -> None:
     assert blocking_paths(leaky) == both
 
 
+def test_invalid_path_pattern_is_a_configuration_error(leaky: Repo) -> None:
+    # compiled only when a finding needs it (start-up), but never ignored: exit 3, one line
+    leaky.write(".keyguard.toml", '[[allow]]\npaths = ["tests/", "a\\\\"]\nreason = "r"\n\n'
+                '[[allow]]\npaths = ["[z-a]"]\nreason = "r"\n')
+    for command in (("scan",), ("scan", "-j", "2"), ("staged",)):
+        leaky.stage()
+        run = leaky.keyguard(*command)
+        assert run.code == 3 and "Traceback" not in run.err, (command, run.err)
+        assert run.err.startswith("keyguard: .keyguard.toml: [[allow]] #1: 'paths': invalid pattern 'a\\\\'")
+    run = leaky.keyguard("config", "check")
+    assert run.code == 3 and run.err.splitlines() == [
+        "keyguard: .keyguard.toml: [[allow]] #1: 'paths': invalid pattern 'a\\\\': "
+        "Escape character found with no next character to escape: 'a\\\\'",
+        "keyguard: .keyguard.toml: [[allow]] #2: 'paths': invalid pattern '[z-a]': bad character range z-a"]
+    leaky.write(".keyguard.toml", '[[allow]]\npaths = ["tests/", "app/"]\nreason = "r"\n')
+    assert leaky.keyguard("config", "check").code == 0 and blocking_paths(leaky) == set()
+
+
 def test_allowlisted_secret_does_not_hide_another_on_the_same_line(leaky: Repo) -> None:
     allow(leaky, f'secrets = ["sha256:{hashlib.sha256(KEY.encode()).hexdigest()}"]')
     leaky.write("app/settings.py", f'API_KEY = "{OTHER}"\n')

@@ -8,6 +8,7 @@ import re
 import click
 
 from keyguard import install as hook_files
+from keyguard.allowlist import check_paths
 from keyguard.baseline import Baseline, Entry, accepted, load_baseline, render_baseline
 from keyguard.cli.common import (
     EXIT_CLEAN,
@@ -122,6 +123,7 @@ def config() -> None:
 def config_check(config_path: str | None, baseline_path: str | None) -> int:
     """Validate the configuration and the baseline; each problem names file, entry and key."""
     loaded = load_configuration(config_path)
+    check_paths(loaded.allow)
     path = baseline_file(loaded, baseline_path)
     entries = load_baseline(path, _label(path, loaded.root))
     source = _label(loaded.source, loaded.root) if loaded.source else "no configuration file"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 from collections.abc import Iterator, Sequence
 
@@ -279,7 +280,10 @@ class _Ignores:
             return self  # comments only, as in a new repository's .git/info/exclude
         import pathspec  # only walks that meet patterns load it
 
-        spec = pathspec.GitIgnoreSpec.from_lines(lines)
+        try:
+            spec = pathspec.GitIgnoreSpec.from_lines(lines)
+        except (ValueError, re.error):  # a pattern git matches nothing with, as `foo\` or `[z-a]`
+            spec = pathspec.GitIgnoreSpec.from_lines([line for line in lines if _valid_pattern(line)])
         return _Ignores(self.root, (*self.specs, (base, spec)))
 
     def ignored(self, path: str, is_dir: bool) -> bool:
@@ -296,3 +300,13 @@ class _Ignores:
             if result.include is not None:
                 return bool(result.include)
         return False
+
+
+def _valid_pattern(line: str) -> bool:
+    import pathspec
+
+    try:
+        pathspec.GitIgnoreSpec.from_lines([line])
+    except (ValueError, re.error):
+        return False
+    return True
