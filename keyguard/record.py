@@ -51,6 +51,8 @@ class _RecordType(type):
         # takes either
         if "__slots__" in namespace:  # Record itself
             return super().__new__(mcs, name, bases, namespace)
+        if any(getattr(base, "_fields", ()) for base in bases):
+            raise TypeError(f"{name}: a record cannot extend another record's fields")
         fields = []
         for field_name, annotation in namespace.get("__annotations__", {}).items():
             if str(annotation).startswith("ClassVar"):

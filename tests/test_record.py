@@ -40,6 +40,10 @@ def test_immutable_unless_declared_mutable() -> None:
     assert (one.seen, one.count, two.seen) == (["x"], 1, [])  # a list each
     with pytest.raises(TypeError, match="unhashable"):
         hash(one)
+    with pytest.raises(TypeError, match="cannot extend"):
+
+        class More(Tally):
+            extra: int = 0
 
 
 def test_equality_and_hash_only_over_compared_fields() -> None:
