@@ -103,7 +103,10 @@ def findings_at(path: str, text: str, candidates: Sequence[Candidate], policy: P
     secrets_by_line: dict[int, list[str]] = {}
     for candidate in candidates:
         secrets_by_line.setdefault(candidate.line, []).append(candidate.secret)
-    others_by_line = {line: other_secrets(secrets) for line, secrets in secrets_by_line.items()}
+    # An excerpt redacts every secret on its line, also those graded below what is reported
+    # (detection left them out): each such line is read again, alone, at every confidence.
+    others_by_line = {line: other_secrets([*secrets, *_every_secret(path, lines[line - 1], policy)])
+                      for line, secrets in secrets_by_line.items()}
     kept: list[Finding] = []
     suppressed: list[Suppressed] = []
     for candidate in candidates:
@@ -120,6 +123,12 @@ def findings_at(path: str, text: str, candidates: Sequence[Candidate], policy: P
         else:
             suppressed.append(Suppressed(finding=finding, why=why))
     return kept, suppressed
+
+
+def _every_secret(path: str, line: str, policy: Policy) -> list[str]:
+    if policy.report_at == Confidence.LOW:
+        return []  # every candidate was detected already
+    return [c.secret for c in detect(Blob(path=path, text=line), policy.config.rules)]
 
 
 def suppression(finding: Finding, line: str, policy: Policy) -> str | None:

@@ -256,3 +256,30 @@ def test_catastrophic_backtracking_pattern_cannot_hang_the_scan(repo: Repo) -> N
     run = repo.keyguard("scan")
     assert time.monotonic() - started < 10  # Python's re would need ~2^50 steps
     assert run.code == 0, run.err
+
+
+def test_what_blocks_is_always_reported(leaky: Repo) -> None:
+    # a bare 32-hex literal is low; blocking-confidence = "low" makes it block, and it must
+    # then be shown although --min-confidence is medium by default
+    leaky.write("notes.txt", fake_key("bare") + "\n")
+    assert "notes.txt" not in blocking_paths(leaky)
+    leaky.write(".keyguard.toml", 'blocking-confidence = "low"\n')
+    assert "notes.txt" in blocking_paths(leaky)
+    leaky.stage("notes.txt")
+    assert leaky.keyguard("staged").code == 1
+    # --min-confidence high cannot hide a medium finding that blocks
+    leaky.write(".keyguard.toml", "")
+    leaky.write("a.http", "X-API-KEY: sk_live_Abc123Def456Ghi789\n")
+    run = leaky.keyguard("scan", "--min-confidence", "high", "a.http")
+    assert run.code == 1 and "a.http:1" in run.out
+
+
+def test_excerpts_redact_secrets_graded_below_what_is_reported(leaky: Repo) -> None:
+    token = "acme_" + "q7w8e9r1t2y3u4i5o6p7a8s9"
+    leaky.write(".keyguard.toml", '[[rules]]\nid = "acme-token"\nregex = "acme_(?P<secret>[a-z0-9]{24})"\n'
+                'confidence = "low"\ndescription = "ACME"\n'
+                'examples = ["acme_0123456789abcdefghijklmn"]  # keyguard:allow\n')
+    leaky.write("app/settings.py", f'API_KEY = "{KEY}"; ACME = "{token}"\n')
+    for fmt in ("text", "json", "junit", "gitlab", "sarif"):
+        run = leaky.keyguard("scan", "--format", fmt, "app/settings.py")
+        assert run.code == 1 and token[5:15] not in run.out, fmt

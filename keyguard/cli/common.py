@@ -71,8 +71,10 @@ def load_policy(report: dict[str, Any], base: str = ".", config: Config | None =
     if report["baseline_path"] and not os.path.isfile(path):
         raise UsageError(f"--baseline: no such file: {path!r}")
     baseline: Baseline = load_baseline(path, os.path.relpath(path))
-    return Policy(config=config, report_at=Confidence.parse(report["min_confidence"]), base=base,
-                  baseline=baseline)
+    # what blocks is always reported: a lower blocking-confidence lowers the floor, and a
+    # higher --min-confidence cannot hide a finding that blocks
+    report_at = min(Confidence.parse(report["min_confidence"]), config.block_at)
+    return Policy(config=config, report_at=report_at, base=base, baseline=baseline)
 
 
 def timed(result: ScanResult, started: float) -> ScanResult:

@@ -36,8 +36,9 @@ def report_options(command: Callable[..., int]) -> Callable[..., int]:
                           "(e.g. --report sarif=keyguard.sarif --report junit=keyguard.xml)."),
         click.option("--min-confidence", type=click.Choice(["low", "medium", "high"]),
                      default=REPORT_DEFAULTS["min_confidence"], show_default=True,
-                     help="Report findings at or above this confidence (blocking: medium and "
-                          "high, or the config's blocking-confidence)."),
+                     help="Report findings at or above this confidence. Findings that block "
+                          "(medium and high, or the config's blocking-confidence) are always "
+                          "reported: no option hides what blocks."),
         click.option("--show-secrets", is_flag=True, help="Print keys in full (default: redacted)."),
         click.option("--show-suppressed", is_flag=True,
                      help="Also list findings that allowlists, markers or the baseline suppressed."),
