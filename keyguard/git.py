@@ -20,8 +20,25 @@ TYPE_CHECKING = False  # typing's, without importing typing (see keyguard/record
 if TYPE_CHECKING:
     from typing import IO
 
+# --no-replace-objects: `git replace` must not hide a commit or blob that a push sends and
+# a clone holds; the log's encoding fixed, so that repository config cannot change what is parsed
 _SAFE = ("-c", "core.fsmonitor=false", "-c", "core.quotePath=false", "-c", "log.showSignature=false",
-         "-c", "diff.external=", "--literal-pathspecs")
+         "-c", "diff.external=", "-c", "i18n.logOutputEncoding=UTF-8", "--literal-pathspecs",
+         "--no-replace-objects")
+# Paths git takes from the environment, relative to the directory of whoever set them (a hook
+# run from a subdirectory); keyguard runs some git calls from the top level, so they are made
+# absolute. GIT_DIFF_OPTS would widen the -U0 hunks the staged scan reads as added lines.
+_ENV_PATHS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR")
+_ENV_DROPPED = ("GIT_DIFF_OPTS",)
+
+
+def environment(**extra: str) -> dict[str, str]:
+    """The environment of every git call."""
+    env = {name: value for name, value in os.environ.items() if name not in _ENV_DROPPED}
+    for name in _ENV_PATHS:
+        if env.get(name):
+            env[name] = os.path.abspath(env[name])
+    return {**env, **extra}
 NULL_SHA_CHARS = frozenset("0")
 MINIMUM_VERSION = (2, 31)  # --diff-merges=first-parent, --end-of-options in rev-list
 
@@ -30,7 +47,8 @@ def run(args: Sequence[str], *, cwd: str | None = None, input: bytes | None = No
     """Run git and return its stdout; a failure raises GitError with git's message."""
     command = ["git", *_SAFE, *args]
     try:
-        done = subprocess.run(command, cwd=cwd, input=input, capture_output=True, check=False)
+        done = subprocess.run(command, cwd=cwd, input=input, capture_output=True, check=False,
+                              env=environment())
     except FileNotFoundError as e:
         raise GitError("git is not installed or not on PATH") from e
     if done.returncode != 0:
@@ -43,7 +61,7 @@ def stream(args: Sequence[str], *, cwd: str | None = None, size: int = 1 << 20) 
     whole; a failure (seen once the output ends) raises GitError as `run` does."""
     try:
         process = subprocess.Popen(["git", *_SAFE, *args], cwd=cwd, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE)
+                                   stderr=subprocess.PIPE, env=environment())
     except FileNotFoundError as e:
         raise GitError("git is not installed or not on PATH") from e
     stdout, stderr = process.stdout, process.stderr
@@ -162,7 +180,8 @@ class SizeReader:
         try:
             self._process = subprocess.Popen(
                 ["git", *_SAFE, "cat-file", "--batch-check=%(objectname) %(objectsize)"], cwd=cwd,
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=1 << 16)
+                env=environment(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                bufsize=1 << 16)
         except FileNotFoundError as e:
             raise GitError("git is not installed or not on PATH") from e
         self._output: list[bytes] = []
@@ -232,7 +251,7 @@ class ObjectReader:
                 # in pack order); small ones do not need it (1.7 s with 4m or 24m). git's 96m
                 # default in every process would cost ~150 MB more.
                 ["git", *_SAFE, "-c", f"core.deltaBaseCacheLimit={cache_mib}m", "cat-file", "--batch"],
-                cwd=cwd, env={**os.environ, **_REUSE_LARGE_BUFFERS}, stdin=subprocess.PIPE,
+                cwd=cwd, env=environment(**_REUSE_LARGE_BUFFERS), stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=1 << 20)
         except FileNotFoundError as e:
             raise GitError("git is not installed or not on PATH") from e
