@@ -35,8 +35,8 @@ class AllowEntry(Record):
     def covers(self, finding: Finding, line: str) -> bool:
         if self.rules is not None and finding.rule_id not in self.rules:
             return False
-        if self.paths and not self.path_spec().match_file(finding.path):
-            return False
+        if self.paths and (_outside(finding.path) or not self.path_spec().match_file(finding.path)):
+            return False  # patterns are relative to the repository root: nothing outside it matches
         target = line if self.on_line else finding.secret
         if self.regexes and not any(r.search(target) for r in self.regexes):
             return False
@@ -78,6 +78,12 @@ def parse_allow(raw: dict[str, Any], where: str, problems: list[str]) -> AllowEn
                       regexes=regexes, on_line=target == "line", secrets=frozenset(secrets),
                       commits=tuple(commits), rules=frozenset(rules) if rules is not None else None,
                       expires=expires)
+
+
+def _outside(path: str) -> bool:
+    """A finding's path outside the repository is kept as given (keyguard/scan.py:
+    repository_path): absolute, or climbing out with `..`."""
+    return path.startswith(("/", "../")) or path == ".."
 
 
 def check_paths(entries: tuple[AllowEntry, ...]) -> None:

@@ -161,7 +161,13 @@ def parse_size(text: str) -> int:
     match = _SIZE.fullmatch(text.strip())
     if not match or int(match[1]) <= 0:
         raise ValueError(f"not a size: {text!r} (examples: 500k, 10M, 1048576)")
-    return int(match[1]) * _UNITS[(match[2] or "").lower()[:1]]
+    size = int(match[1]) * _UNITS[(match[2] or "").lower()[:1]]
+    if size > _LARGEST:
+        raise ValueError(f"too large: {text!r} (at most 1024G)")
+    return size
+
+
+_LARGEST = 1 << 40  # files are read whole: more than any machine holds, less than reads accept
 
 
 def _label(path: str) -> str:

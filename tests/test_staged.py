@@ -227,6 +227,14 @@ def test_install_respects_core_hooks_path(repo: Repo) -> None:
     assert committed(repo) == 0
 
 
+def test_install_into_an_unusable_hooks_path_is_one_line(repo: Repo) -> None:
+    repo.write("not-a-dir", "a file where the hooks directory should be\n")
+    repo.git("config", "core.hooksPath", "not-a-dir")
+    run = repo.keyguard("install")
+    assert run.code == 2 and "Traceback" not in run.err
+    assert run.err.startswith("keyguard: cannot install the pre-commit hook: ") and run.err.count("\n") == 1
+
+
 def test_hook_fails_closed_when_keyguard_is_missing(hooked: Repo) -> None:
     hook = hooked.path / ".git" / "hooks" / "pre-commit"
     hook.write_text(hook.read_text().replace("import keyguard", "import keyguard_gone"))

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -283,3 +284,36 @@ def test_excerpts_redact_secrets_graded_below_what_is_reported(leaky: Repo) -> N
     for fmt in ("text", "json", "junit", "gitlab", "sarif"):
         run = leaky.keyguard("scan", "--format", fmt, "app/settings.py")
         assert run.code == 1 and token[5:15] not in run.out, fmt
+
+
+def test_an_empty_baseline_is_not_overwritten_without_update(repo: Repo) -> None:
+    repo.write("a.py", "x = 1\n")
+    assert repo.keyguard("baseline").code == 0  # no findings: an empty baseline
+    repo.write("a.py", f'API_KEY = "{KEY}"\n')
+    again = repo.keyguard("baseline")
+    assert again.code == 2 and "--update" in again.err
+    assert repo.keyguard("scan").code == 1  # the new key still blocks
+
+
+def test_allowlisted_paths_never_match_outside_the_repository(leaky: Repo, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere" / "fixtures"
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "prod.py").write_text(f'API_KEY = "{KEY}"\n')
+    for pattern in ("fixtures/", "**/prod.py", "prod.py"):
+        allow(leaky, f'paths = ["{pattern}"]')
+        for target in (str(elsewhere.parent), os.path.relpath(elsewhere.parent, leaky.path)):
+            run = leaky.keyguard("scan", target)
+            assert run.code == 1 and "prod.py" in run.out, (pattern, target)
+
+
+def test_unwritable_report_or_oversized_cap_is_a_usage_error(leaky: Repo) -> None:
+    (leaky.path / "out").mkdir()
+    run = leaky.keyguard("scan", "--report", "json=out", "app/settings.py")
+    assert run.code == 2 and run.err == "keyguard: cannot write out: Is a directory\n"
+    run = leaky.keyguard("scan", "--max-file-size", "9223372036854775807", "app")
+    assert run.code == 2 and "too large" in run.err and "Traceback" not in run.err
+    leaky.write(".keyguard.toml", 'max-file-size = "999999999999G"\n')
+    run = leaky.keyguard("config", "check")
+    assert run.code == 3 and "too large" in run.err
+    leaky.write(".keyguard.toml", 'max-file-size = "1024G"\n')  # the largest: files read in pieces
+    assert leaky.keyguard("scan", "app").code == 1

@@ -176,6 +176,8 @@ def write_atomically(path: str, text: str, mode: int) -> None:
             stream.write(text)
         os.chmod(temporary, mode)
         os.replace(temporary, target)
-    except BaseException:
+    except BaseException as e:
         os.unlink(temporary)
+        if isinstance(e, OSError):  # a directory there, a full disk
+            raise UsageError(f"cannot write {path}: {e.strerror or e}") from e
         raise

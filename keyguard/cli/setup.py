@@ -39,7 +39,13 @@ def install(hooks: tuple[str, ...], uninstall: bool) -> int:
     An existing hook is kept and runs first; installing twice changes nothing.
     """
     for hook in hooks or ("pre-commit", "pre-push"):
-        click.echo(neutralise(hook_files.uninstall(hook) if uninstall else hook_files.install(hook)))
+        try:
+            done = hook_files.uninstall(hook) if uninstall else hook_files.install(hook)
+        except OSError as e:  # core.hooksPath names a file, or a place that cannot be written
+            where = f"{e.filename}: " if e.filename else ""
+            raise UsageError(f"cannot {'remove' if uninstall else 'install'} the {hook} hook: "
+                             f"{where}{e.strerror or e}") from e
+        click.echo(neutralise(done))
     return EXIT_CLEAN
 
 
@@ -59,7 +65,7 @@ def baseline(update: bool, prune: bool, reason: str, config_path: str | None,
     config = load_configuration(config_path)
     path = baseline_file(config, baseline_path)
     existing = load_baseline(path, _label(path, config.root))
-    if existing and not (update or prune):
+    if os.path.lexists(path) and not (update or prune):  # an empty one too: it says 'none'
         raise UsageError(f"{_label(path, config.root)} exists: --update adds new findings, "
                          "--prune drops entries no longer found")
     found = {f.fingerprint: f for f in _working_tree_findings(config)}

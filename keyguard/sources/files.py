@@ -40,7 +40,7 @@ def read_paths(paths: Sequence[str], options: WalkOptions) -> Iterator[Item]:
 
 
 def read_stream(stream: BinaryIO, name: str, max_size: int) -> Blob | Skipped:
-    data = stream.read(max_size + 1)
+    data = _read_capped(stream, max_size + 1)
     if len(data) > max_size:
         return Skipped.over_size_cap(name, max_size)
     text = decode_text(data)
@@ -137,11 +137,22 @@ def read_file(path: str, max_size: int) -> Blob | Skipped | ScanError:
             info = os.fstat(handle.fileno())
             if (skip := _not_to_read(path, info, max_size)) is not None:
                 return skip
-            data = handle.read(max_size + 1)
+            data = _read_capped(handle, max_size + 1, info.st_size)
     except OSError as e:
         return ScanError(path=path, message=_describe(e))
     text = decode_text(data)
     return Skipped(path=path, reason="binary") if text is None else Blob(path=path, text=text, data=data)
+
+
+def _read_capped(handle: BinaryIO, limit: int, expected: int = 1 << 20) -> bytes:
+    """At most `limit` bytes, read in pieces: read(n) sets n bytes aside first, and the cap
+    can be far larger than the file (up to 1024G)."""
+    chunks = [handle.read(min(limit, expected + 1))]
+    total = len(chunks[0])
+    while total < limit and (chunk := handle.read(min(limit - total, 1 << 20))):
+        chunks.append(chunk)
+        total += len(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _not_to_read(path: str, info: os.stat_result, max_size: int) -> Skipped | None:
