@@ -148,6 +148,23 @@ def test_github_first_push_falls_back_to_the_default_branch(ci_repo: tuple[Repo,
     assert {f["origin"]["commit"] for f in json.loads(run.out)["findings"]} == {commits[1]}
 
 
+def test_first_push_of_the_default_branch_scans_all_of_it(repo: Repo, tmp_path: Path) -> None:
+    # a new repository's first push: after checkout, origin/main is the pushed commit itself
+    repo.write("k.py", f'API_KEY = "{fake_key("first-push")}"\n')
+    repo.stage()
+    repo.commit("key")
+    subprocess.run(["git", "clone", "-q", str(repo.path), str(tmp_path / "ci")], check=True)
+    ci = Repo.__new__(Repo)
+    ci.path = tmp_path / "ci"
+    head = ci.git("rev-parse", "HEAD").strip()
+    env = github_env(ci, "push", {"ref": "refs/heads/main", "before": ZERO, "after": head,
+                                  "repository": {"default_branch": "main"}})
+    assert ci.keyguard("ci", env=env).code == 1
+    gitlab = {"GITLAB_CI": "true", "CI_COMMIT_SHA": head, "CI_COMMIT_BEFORE_SHA": ZERO,
+              "CI_DEFAULT_BRANCH": "main", "CI_COMMIT_BRANCH": "main"}
+    assert ci.keyguard("ci", env=gitlab).code == 1
+
+
 def test_github_pull_request_event(ci_repo: tuple[Repo, str, list[str]]) -> None:
     repo, base, commits = ci_repo
     event = {"pull_request": {"base": {"sha": base}, "head": {"sha": commits[-1]}}}

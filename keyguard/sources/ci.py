@@ -18,6 +18,7 @@ class CiRange(Record, kw_only=False):
     base: str | None  # None: commits not on `default_branch`
     default_branch: str | None = None
     source: str = ""  # where the range came from, for the report
+    branch: str | None = None  # the branch pushed, on a first push
 
 
 def detect_range(env: Mapping[str, str], base: str | None) -> CiRange:
@@ -45,7 +46,9 @@ def _github(env: Mapping[str, str]) -> CiRange:
     before = event.get("before")
     if before and not git.is_null_sha(before):
         return CiRange(head=head, base=before, source="GitHub push")
-    return CiRange(head=head, base=None, default_branch=default, source="GitHub first push")
+    branch = str(event.get("ref") or "").removeprefix("refs/heads/") or None
+    return CiRange(head=head, base=None, default_branch=default, source="GitHub first push",
+                   branch=branch)
 
 
 def _event(path: str) -> dict:
@@ -68,7 +71,7 @@ def _gitlab(env: Mapping[str, str]) -> CiRange:
     if before and not git.is_null_sha(before):
         return CiRange(head=head, base=before, source="GitLab push")
     return CiRange(head=head, base=None, default_branch=env.get("CI_DEFAULT_BRANCH"),
-                   source="GitLab first push")
+                   source="GitLab first push", branch=env.get("CI_COMMIT_BRANCH"))
 
 
 def range_revisions(ci_range: CiRange, cwd: str | None = None) -> list[str]:
@@ -78,6 +81,8 @@ def range_revisions(ci_range: CiRange, cwd: str | None = None) -> list[str]:
         _require(ci_range.base, cwd)
         return [ci_range.head, "^" + ci_range.base]
     default = ci_range.default_branch
+    if default == ci_range.branch:  # the default branch's own first push: it is all new
+        default = None
     for ref in (f"refs/remotes/origin/{default}", default) if default else ():
         if git.has_commit(ref, cwd):
             return [ci_range.head, "^" + ref]
