@@ -134,15 +134,21 @@ def pre_push(remote: str | None, url: str | None, **report: Any) -> int:
     """Scan every commit a push would send: the pre-push hook.
 
     Reads git's pre-push input on stdin, or pre-commit's PRE_COMMIT_FROM_REF and
-    PRE_COMMIT_TO_REF. A new branch sends the commits no remote-tracking ref has.
+    PRE_COMMIT_TO_REF (PRE_COMMIT_LOCAL_BRANCH alone on a first push). A new branch sends
+    the commits no remote-tracking ref has.
     """
     from keyguard.sources.push import RefUpdate, parse_pre_push, push_revisions, pushed_objects
 
     to_ref = os.environ.get("PRE_COMMIT_TO_REF")
+    local_branch = os.environ.get("PRE_COMMIT_LOCAL_BRANCH", "")
     if to_ref:
         from_ref = os.environ.get("PRE_COMMIT_FROM_REF") or None
         updates = [RefUpdate(to_ref, None if from_ref is None or git.is_null_sha(from_ref) else from_ref,
-                             os.environ.get("PRE_COMMIT_LOCAL_BRANCH", ""))]
+                             local_branch)]
+    elif local_branch and os.environ.get("PRE_COMMIT"):
+        # pre-commit gives no refs when the push reaches a root commit (a new repository's
+        # first push): the branch's commits that no remote-tracking ref has
+        updates = [RefUpdate(local_branch, None, local_branch)]
     else:
         updates = parse_pre_push(sys.stdin.read())
     revisions = push_revisions(updates)
