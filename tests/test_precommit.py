@@ -71,3 +71,26 @@ def test_git_commit_through_installed_pre_commit(repo: Repo, pre_commit_home: st
                           check=False, timeout=600)
     assert done.returncode != 0 and "hex32-key" in done.stdout + done.stderr
     assert repo.git("rev-list", "--count", "HEAD").strip() == "1"
+
+
+def test_first_push_through_installed_pre_commit_is_blocked(repo: Repo, pre_commit_home: str,
+                                                             tmp_path: Path) -> None:
+    # pushing a root commit: pre-commit gives the hook PRE_COMMIT_LOCAL_BRANCH and no refs
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                          check=False)
+    if head.returncode != 0:
+        pytest.skip("this checkout has no commit for pre-commit to install from")
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    repo.write(".pre-commit-config.yaml", f"repos:\n- repo: {ROOT}\n  rev: {head.stdout.strip()}\n"
+                                          "  hooks:\n  - id: keyguard-push\n")
+    repo.write("settings.py", f'API_KEY = "{KEY}"\n')
+    repo.stage()
+    repo.commit("the first commit, with a key")
+    assert pre_commit(repo, pre_commit_home, "install", "-t", "pre-push").returncode == 0
+    done = subprocess.run(["git", "push", str(remote), "main"], cwd=repo.path, capture_output=True,
+                          text=True, env={**os.environ, "PRE_COMMIT_HOME": pre_commit_home},
+                          check=False, timeout=600)
+    assert done.returncode != 0 and "hex32-key" in done.stdout + done.stderr, done.stdout + done.stderr
+    assert subprocess.run(["git", "rev-parse", "--verify", "-q", "main"], cwd=remote,
+                          check=False).returncode != 0  # nothing reached the remote
