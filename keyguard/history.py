@@ -16,6 +16,7 @@ from keyguard.sources.history import (
     annotated_tags,
     commit_messages,
     plan_history,
+    tagged_files,
 )
 from keyguard.sources.text import decode_text
 
@@ -67,6 +68,7 @@ def scan_history(revisions: Sequence[str], filters: Sequence[str], policy: Polic
                 progress(done[0], len(plan.blobs))
 
         earlier: set[Key] = set()
+        tagged_skipped: list[Skipped] = []
         # Most messages hold nothing a rule could fire on: the fast path's prefilter says which.
         prefiltered = only_built_in(policy.config.rules)
 
@@ -83,6 +85,13 @@ def scan_history(revisions: Sequence[str], filters: Sequence[str], policy: Polic
                     for origin, message in annotated_tags(objects, cwd, tags if revisions else None):
                         appearance = Appearance(f"{TAG_MESSAGE} {origin.commit}", len(plan.commits), origin)
                         _scan_message(message, appearance, policy, found)
+                    for label, origin, data in tagged_files(objects, cwd, tags if revisions else None,
+                                                            max_size):
+                        text = None if data is None else decode_text(data)
+                        if text is None:
+                            tagged_skipped.append(Skipped(path=label, reason="binary or over the size cap"))
+                        else:
+                            _scan_message(text, Appearance(label, len(plan.commits), origin), policy, found)
 
         advance(0)  # say at once how much there is to do
         outcome = scan_versions(path_groups(plan.blobs), policy, max_size, cwd, jobs, advance, messages,
@@ -90,7 +99,7 @@ def scan_history(revisions: Sequence[str], filters: Sequence[str], policy: Polic
     for order, finding in outcome.findings:
         found.add(order, [finding])
     found.suppress(outcome.suppressed)
-    found.skipped, found.scanned = outcome.skipped, outcome.scanned
+    found.skipped, found.scanned = [*outcome.skipped, *tagged_skipped], outcome.scanned
     _follow_renames(found.best, plan.renames)
     findings = tuple(f for key, (_, f) in found.best.items() if key not in earlier)
     errors: tuple[ScanError, ...] = ()

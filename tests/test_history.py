@@ -189,3 +189,20 @@ def test_progress_only_on_a_terminal_and_never_in_ci(repo: Repo) -> None:
     assert "file versions" in run_with_terminal_stderr(repo, {})
     assert "file versions" not in run_with_terminal_stderr(repo, {"CI": "true"})
     assert "file versions" not in repo.keyguard("history").err  # a pipe, not a terminal
+
+
+def test_refs_naming_blobs_and_trees_are_scanned(repo: Repo) -> None:
+    repo.write("a.txt", "a\n")
+    repo.stage()
+    repo.commit("clean")
+    blob = repo.git("hash-object", "-w", "--stdin", input=f'API_KEY = "{fake_key("tagged blob")}"\n').strip()
+    tree = repo.git("mktree", input=f"100644 blob {blob}\tk.py\n").strip()
+    assert repo.keyguard("history").code == 0  # git log reaches neither
+    repo.git("tag", "keyblob", blob)
+    run = repo.keyguard("history")
+    assert run.code == 1 and "(tagged blob) refs/tags/keyblob:1:" in run.out
+    assert "introduced in tag refs/tags/keyblob\n" in run.out
+    repo.git("tag", "-d", "keyblob")
+    repo.git("tag", "-a", "-m", "a tree", "keytree", tree)  # annotated, of a tree
+    run = repo.keyguard("history")
+    assert run.code == 1 and "(tagged tree) refs/tags/keytree:k.py:1:" in run.out

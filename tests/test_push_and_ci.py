@@ -99,6 +99,15 @@ def test_push_of_an_annotated_tag_with_a_key_in_its_message_is_blocked(pushed: R
     assert run.code == 1 and "(tag message) refs/tags/v2:2:9" in run.out, run.out + run.err
 
 
+def test_push_of_a_tag_naming_a_blob_is_blocked(pushed: Repo) -> None:
+    text = f'API_KEY = "{fake_key("pushed blob")}"\n'
+    blob = pushed.git("hash-object", "-w", "--stdin", input=text).strip()
+    pushed.git("tag", "keyblob", blob)
+    line = f"refs/tags/keyblob {blob} refs/tags/keyblob {ZERO}\n"
+    run = pushed.keyguard("pre-push", "origin", "x", input=line)
+    assert run.code == 1 and "(tagged blob) refs/tags/keyblob" in run.out
+
+
 def test_pre_push_bad_input_is_a_usage_error(pushed: Repo) -> None:
     run = pushed.keyguard("pre-push", input="garbage\n")
     assert run.code == 2 and "line 1" in run.err

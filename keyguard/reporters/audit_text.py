@@ -20,8 +20,8 @@ def render(secrets: list[Secret], repositories: list[Repository]) -> str:
         lines.append(f"{neutralise(shown)}  {secret.confidence.label}  first {secret.first_appeared or '-'}"
                      f"  last {secret.last_appeared or '-'}{flags}")
         for loc in secret.locations:
-            where = (f"{loc.origin.kind} {loc.origin.name} by {loc.origin.author} on {loc.origin.date}"
-                     if loc.origin else "in no commit")
+            where = "in no commit" if not loc.origin else f"{loc.origin.kind} {loc.origin.name}" + (
+                f" by {loc.origin.author} on {loc.origin.date}" if loc.origin.date else "")
             head = "  (at HEAD)" if loc.at_head else ""
             lines.append(f"  {loc.repository}: {neutralise(loc.path)}:{loc.line}  {loc.rule_id}  "
                          f"{neutralise(where)}{head}")

@@ -62,6 +62,8 @@ def _suppressed_line(item: Suppressed, options: ReportOptions) -> str:
 
 
 def _origin(origin: Origin) -> str:
+    if not origin.date:  # a lightweight tag: no tagger, no date
+        return f"{origin.kind} {origin.name}"
     return f"{origin.kind} {origin.name} by {origin.author} <{origin.email}> on {origin.date}"
 
 

@@ -162,6 +162,37 @@ def annotated_tags(objects: git.ObjectReader, cwd: str | None = None,
             kind, content = objects.read(header[b"object"].decode("ascii", "replace"))
 
 
+def tagged_files(objects: git.ObjectReader, cwd: str | None = None,
+                 refs: Sequence[tuple[str, str]] | None = None,
+                 max_size: int | None = None) -> Iterator[tuple[str, Origin, bytes | None]]:
+    """Blobs a ref names without a commit: a ref (or the tags it names) pointing at a blob,
+    or at a tree and so at its files. `git log` never reaches them, a push and a clone carry
+    them. (label, origin, content or None over the size cap), of every ref or of the (ref
+    name, object) pairs given."""
+    if refs is None:
+        out = git.run(["for-each-ref", "--format=%(objecttype) %(objectname) %(refname)"], cwd=cwd)
+        lines = [line.split(" ", 2) for line in out.decode("utf-8", "surrogateescape").splitlines()]
+        refs = [(name, sha) for kind, sha, name in lines if kind != "commit"]
+    for name, named in refs:
+        sha = named
+        kind, content = objects.read(sha, max_size)
+        while kind == "tag" and content is not None:
+            header = dict(line.split(b" ", 1) for line in content.split(b"\n\n", 1)[0].splitlines()
+                          if b" " in line)
+            sha = header[b"object"].decode("ascii", "replace")
+            kind, content = objects.read(sha, max_size)
+        origin = Origin(commit=name, author="", email="", date="", kind="tag")
+        if kind == "blob":
+            yield f"(tagged blob) {name}", origin, content
+        elif kind == "tree":
+            listing = git.run(["ls-tree", "-r", "-z", sha], cwd=cwd).decode("utf-8", "surrogateescape")
+            for entry in filter(None, listing.split("\0")):
+                mode_kind_sha, path = entry.split("\t", 1)
+                _, entry_kind, blob = mode_kind_sha.split(" ")
+                if entry_kind == "blob":
+                    yield f"(tagged tree) {name}:{path}", origin, objects.read(blob, max_size)[1]
+
+
 def _tag_origin(name: str, content: bytes) -> Origin:
     header = content.split(b"\n\n", 1)[0].decode("utf-8", "replace")
     tagger = next((line[7:] for line in header.splitlines() if line.startswith("tagger ")), "")
