@@ -9,6 +9,7 @@ import pty
 import subprocess
 import sys
 import urllib.parse
+from pathlib import Path
 
 import pytest
 
@@ -206,3 +207,16 @@ def test_refs_naming_blobs_and_trees_are_scanned(repo: Repo) -> None:
     repo.git("tag", "-a", "-m", "a tree", "keytree", tree)  # annotated, of a tree
     run = repo.keyguard("history")
     assert run.code == 1 and "(tagged tree) refs/tags/keytree:k.py:1:" in run.out
+
+
+def test_history_and_pre_push_in_a_bare_mirror(repo: Repo, tmp_path: Path) -> None:
+    repo.write("k.py", f'API_KEY = "{fake_key("mirror")}"\n')
+    repo.stage()
+    head = repo.commit("key")
+    mirror = tmp_path / "mirror.git"
+    subprocess.run(["git", "clone", "-q", "--mirror", str(repo.path), str(mirror)], check=True)
+    update = f"refs/heads/main {head} refs/heads/main {'0' * 40}\n"
+    for args, stdin in ((["history"], ""), (["pre-push"], update)):
+        done = subprocess.run([sys.executable, "-m", "keyguard", *args], cwd=mirror, input=stdin,
+                              capture_output=True, text=True, check=False, timeout=120)
+        assert done.returncode == 1 and "k.py:1:" in done.stdout, (args, done.stderr)

@@ -118,7 +118,7 @@ def _history(revisions: list[str], filters: list[str], max_file_size: str | None
     from keyguard.workers import default_jobs
 
     started = time.perf_counter()
-    root = root or git.toplevel()
+    root = root or git.repository_dir()  # a bare repository (a mirror, a server) too
     policy = load_policy(report, base=root)
     limit = size_option(max_file_size, policy.config.max_file_size)
     result = scan_history(revisions, filters, policy, limit, cwd=root, progress=progress,
