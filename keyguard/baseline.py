@@ -46,7 +46,7 @@ def load_baseline(path: str, label: str) -> Baseline:
 
 def _parse(document: object, label: str) -> Baseline:
     version = document.get("keyguard_baseline") if isinstance(document, dict) else None
-    if not isinstance(document, dict) or type(version) is not int:
+    if not isinstance(document, dict) or type(version) is not int or version < 1:
         raise ConfigError(f"{label}: not a keyguard baseline (no 'keyguard_baseline' version)")
     if version > VERSION:
         raise ConfigError(f"{label}: written by a newer keyguard (baseline version "

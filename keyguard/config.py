@@ -97,7 +97,8 @@ def _settings(table: dict[str, Any], label: str, problems: list[str]) -> dict[st
     else:
         problems.append(f"{label}: 'blocking-confidence' must be low, medium or high, not {grade!r}")
     baseline = table.get("baseline", DEFAULT_BASELINE)
-    if isinstance(baseline, str) and baseline and not os.path.normpath(baseline).startswith(("..", "/")):
+    inside = isinstance(baseline, str) and baseline and not os.path.isabs(baseline)
+    if inside and (normal := os.path.normpath(baseline)) != ".." and not normal.startswith("../"):
         settings["baseline"] = baseline
     else:
         problems.append(f"{label}: 'baseline' must be a path inside the repository, relative to its root")

@@ -171,3 +171,15 @@ def test_a_key_in_a_tag_message_names_the_whole_tag(tmp_path: Path) -> None:
                           capture_output=True, text=True, check=False, timeout=300)
     assert done.returncode == 1, done.stderr
     assert "tag refs/tags/release-2026.01 by Test Author" in done.stdout
+
+
+def test_html_chart_labels_are_cut_before_escaping(repo: Repo) -> None:
+    repo.write("k.py", f'API_KEY = "{fake_key("html label")}"\n')
+    repo.stage()
+    subprocess.run(["git", "commit", "-q", "--no-verify", "-m", "key"], cwd=repo.path, check=True,
+                   env={**os.environ, "GIT_AUTHOR_NAME": "A" * 26 + "&Co"})
+    done = subprocess.run([sys.executable, "-m", "keyguard", "audit", str(repo.path), "--format", "html"],
+                          capture_output=True, text=True, check=False, timeout=300)
+    assert done.returncode == 1, done.stderr
+    labels = [part.split("</text>")[0] for part in done.stdout.split('font-size="12">')[1:]]
+    assert "A" * 26 + "&amp;C" in labels  # cut at 28 characters of the name, then escaped

@@ -177,6 +177,7 @@ def baseline_of(*entries: str) -> str:
         ('{"keyguard_baseline": 9, "findings": []}', "written by a newer keyguard (baseline version 9"),
         ('{"keyguard_baseline": 1, "findings": [{"fingerprint": "x"}]}', "findings #1: needs string fields"),
         ('{"keyguard_baseline": true, "findings": []}', "no 'keyguard_baseline' version"),
+        ('{"keyguard_baseline": 0, "findings": []}', "no 'keyguard_baseline' version"),
         ('{"keyguard_baseline": 1, "findings": [], "generated": "today"}', "unknown key 'generated'"),
         (baseline_of(ENTRY[:-1] + ', "line": 3}'), "findings #1: unknown key 'line'"),
         (baseline_of(ENTRY, ENTRY), "findings #2: fingerprint 0123456789abcdef is listed twice"),
@@ -317,3 +318,12 @@ def test_unwritable_report_or_oversized_cap_is_a_usage_error(leaky: Repo) -> Non
     assert run.code == 3 and "too large" in run.err
     leaky.write(".keyguard.toml", 'max-file-size = "1024G"\n')  # the largest: files read in pieces
     assert leaky.keyguard("scan", "app").code == 1
+
+
+def test_baseline_named_with_two_dots_is_inside_and_allow_never_echoes_a_value(leaky: Repo) -> None:
+    leaky.write(".keyguard.toml", 'baseline = "..team-baseline.json"\n')
+    assert leaky.keyguard("baseline").code == 0 and (leaky.path / "..team-baseline.json").exists()
+    leaky.write(".keyguard.toml", 'baseline = "../outside.json"\n')
+    assert leaky.keyguard("config", "check").code == 3
+    run = leaky.keyguard("allow", "Pq7Wx2Rt9Zk4Lm8", "--reason", "pasted a short key")
+    assert run.code == 2 and "Pq7Wx2Rt9Zk4Lm8" not in run.err and "not a fingerprint" in run.err

@@ -100,22 +100,25 @@ def allow(fingerprints: tuple[str, ...], reason: str, config_path: str | None,
     """Allow findings by FINGERPRINT (printed with each finding), with a reason, in the baseline."""
     for fingerprint in fingerprints:
         if not _FINGERPRINT.fullmatch(fingerprint):
-            shown = repr(fingerprint) if len(fingerprint) < 16 else redact(fingerprint)  # a key pasted?
-            raise UsageError(f"not a fingerprint: {shown} (16 hex digits, as reports print)")
+            # never echoed: a key pasted here, even a short one, stays out of the terminal
+            raise UsageError(f"not a fingerprint: {redact(fingerprint)} (16 hex digits, as reports print)")
     if not reason.strip():
         raise UsageError("--reason must say why")
     config = load_configuration(config_path)
     path = baseline_file(config, baseline_path)
     entries = load_baseline(path, _label(path, config.root))
     known = {f.fingerprint: f for f in _working_tree_findings(config)}
+    said = []
     for fingerprint in fingerprints:
         finding = known.get(fingerprint)
         entries[fingerprint] = Entry(fingerprint=fingerprint, status="allowed", reason=reason.strip(),
                                      rule_id=finding.rule_id if finding else "",
                                      path=neutralise(finding.path) if finding else "")
         where = f" ({finding.rule_id} in {neutralise(finding.path)})" if finding else ""
-        click.echo(f"keyguard: allowed {fingerprint}{where}: {neutralise(reason.strip())}")
-    _write_baseline(path, entries)
+        said.append(f"keyguard: allowed {fingerprint}{where}: {neutralise(reason.strip())}")
+    _write_baseline(path, entries)  # said only once written
+    for line in said:
+        click.echo(line)
     return EXIT_CLEAN
 
 

@@ -93,7 +93,7 @@ def _bars(title: str, data: Iterable[tuple[str, int]], ident: str) -> str:
     top = max((n for _, n in items), default=1)
     height = 22 * max(1, len(items)) + 10
     bars = "".join(
-        f'<text x="0" y="{22 * i + 16}" font-size="12">{_e(label)[:28]}</text>'
+        f'<text x="0" y="{22 * i + 16}" font-size="12">{_e(label[:28])}</text>'
         f'<rect x="190" y="{22 * i + 4}" width="{max(2, 200 * n // top)}" height="16" fill="#4a78c2">'
         f"<title>{_e(label)}: {n}</title></rect>"
         f'<text x="{196 + max(2, 200 * n // top)}" y="{22 * i + 16}" font-size="12">{n}</text>'
