@@ -52,8 +52,10 @@ class AllowEntry(Record):
         return _compiled(self.paths, self.where)
 
 
-def parse_allow(raw: dict[str, Any], where: str, problems: list[str]) -> AllowEntry | None:
-    """One [[allow]] table, or None with the reasons appended to `problems`."""
+def parse_allow(raw: dict[str, Any], where: str, problems: list[str],
+                compile_paths: bool = False) -> AllowEntry | None:
+    """One [[allow]] table, or None with the reasons appended to `problems`; its paths
+    compiled only when asked (`keyguard config check`)."""
     before = len(problems)
     reason = raw.get("reason")
     if not isinstance(reason, str) or not reason.strip():
@@ -61,6 +63,11 @@ def parse_allow(raw: dict[str, Any], where: str, problems: list[str]) -> AllowEn
     if not any(key in raw for key in _MATCHERS):
         problems.append(f"{where}: needs at least one of {', '.join(_MATCHERS)}")
     paths = _strings(raw, "paths", where, problems)
+    if compile_paths and paths:
+        try:
+            _compiled(tuple(paths), where)
+        except ConfigError as e:
+            problems.append(str(e))
     regexes = tuple(_regex(p, where, problems) for p in _strings(raw, "regexes", where, problems))
     target = raw.get("regex-target", "secret")
     if target not in ("secret", "line"):
@@ -84,19 +91,6 @@ def _outside(path: str) -> bool:
     """A finding's path outside the repository is kept as given (keyguard/scan.py:
     repository_path): absolute, or climbing out with `..`."""
     return path.startswith(("/", "../")) or path == ".."
-
-
-def check_paths(entries: tuple[AllowEntry, ...]) -> None:
-    """Compile every entry's paths now (`keyguard config check`): ConfigError names each
-    entry with an invalid pattern."""
-    problems = []
-    for entry in entries:
-        try:
-            entry.path_spec()
-        except ConfigError as e:
-            problems.append(str(e))
-    if problems:
-        raise ConfigError("\n".join(problems))
 
 
 @functools.cache

@@ -56,11 +56,18 @@ def _parse(document: object, label: str) -> Baseline:
     if not isinstance(entries, list):
         raise ConfigError(f"{label}: 'findings' must be a list")
     baseline: Baseline = {}
+    problems = []  # every entry's, one per line
     for number, raw in enumerate(entries, 1):
-        entry = _entry(raw, f"{label}: findings #{number}")
+        try:
+            entry = _entry(raw, f"{label}: findings #{number}")
+        except ConfigError as e:
+            problems.append(str(e))
+            continue
         if entry.fingerprint in baseline:
-            raise ConfigError(f"{label}: findings #{number}: fingerprint {entry.fingerprint} is listed twice")
+            problems.append(f"{label}: findings #{number}: fingerprint {entry.fingerprint} is listed twice")
         baseline[entry.fingerprint] = entry
+    if problems:
+        raise ConfigError("\n".join(problems))
     return baseline
 
 

@@ -6,6 +6,7 @@ Every key is checked: a typo is an error naming file, entry and key, never silen
 from __future__ import annotations
 
 import datetime
+import functools
 import os
 import re
 import sys
@@ -60,8 +61,9 @@ def find_config(start: str) -> tuple[str, str | None]:
     return root, None
 
 
-def load_config(path: str | None, root: str, today: datetime.date) -> Config:
-    """The configuration, or ConfigError listing every problem, one per line."""
+def load_config(path: str | None, root: str, today: datetime.date, compile_paths: bool = False) -> Config:
+    """The configuration, or ConfigError listing every problem, one per line. [[allow]]
+    paths are compiled when a finding first needs them, or now with `compile_paths`."""
     if path is None:
         return Config(root=root)
     label = _label(path)
@@ -69,7 +71,8 @@ def load_config(path: str | None, root: str, today: datetime.date) -> Config:
     problems: list[str] = []
     _check_keys(table, _TOP_KEYS, label, problems)
     rules = _rules(table.get("rules", []), label, problems)
-    allow = _entries(table.get("allow", []), "allow", ALLOW_KEYS, parse_allow, label, problems)
+    allow = _entries(table.get("allow", []), "allow", ALLOW_KEYS,
+                     functools.partial(parse_allow, compile_paths=compile_paths), label, problems)
     verify = _entries(table.get("verify", []), "verify", VERIFY_KEYS, parse_verify, label, problems)
     settings = _settings(table, label, problems)
     known = [rule.id for rule in RULES + rules]

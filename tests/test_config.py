@@ -131,3 +131,15 @@ def test_config_check_on_a_valid_config(project: Repo) -> None:
                   'examples = ["acme_0123456789abcdefghij"]\n')
     run = project.keyguard("config", "check")
     assert run.code == 0 and "valid (1 allow entries, 1 custom rules)" in run.out
+
+
+def test_config_check_lists_every_problem_of_config_and_baseline(project: Repo) -> None:
+    project.write(".keyguard.toml", '[[allow]]\npaths = ["[z-a]"]\nreason = "bad"\n\n'
+                  '[[allow]]\npaths = ["ok/"]\nreason = "r"\nrules = ["nope"]\n\n'
+                  '[[allow]]\npaths = ["a\\\\"]\nexpires = 2020-01-01\nreason = "expired, still checked"\n')
+    project.write(".keyguard-baseline.json",
+                  '{"keyguard_baseline": 1, "findings": [{"fingerprint": "x"}, {"fingerprint": "y"}]}')
+    run = project.keyguard("config", "check")
+    assert run.code == 3
+    assert [line.split(": ")[2] for line in run.err.splitlines()] == [
+        "[[allow]] #1", "[[allow]] #3", "[[allow]] #2", "findings #1", "findings #2"]

@@ -47,7 +47,7 @@ def _write(stream: TextIO, text: str) -> None:
     stream.flush()
 
 
-def load_configuration(config_path: str | None) -> Config:
+def load_configuration(config_path: str | None, compile_paths: bool = False) -> Config:
     """The config for the repository the current directory is in; warnings said on stderr."""
     root, found = find_config(os.getcwd())
     if config_path is not None:
@@ -55,7 +55,7 @@ def load_configuration(config_path: str | None) -> Config:
             problem = "not a regular file" if os.path.exists(config_path) else "no such file"
             raise UsageError(f"--config: {problem}: {config_path!r}")
         found = config_path
-    config = load_config(found, root, datetime.date.today())
+    config = load_config(found, root, datetime.date.today(), compile_paths)
     for warning in config.warnings:
         error(f"warning: {neutralise(warning)}")
     return config

@@ -8,7 +8,6 @@ import re
 import click
 
 from keyguard import install as hook_files
-from keyguard.allowlist import check_paths
 from keyguard.baseline import Baseline, Entry, accepted, load_baseline, render_baseline
 from keyguard.cli.common import (
     EXIT_CLEAN,
@@ -18,9 +17,9 @@ from keyguard.cli.common import (
     write_atomically,
 )
 from keyguard.cli.options import config_options
-from keyguard.config import Config
+from keyguard.config import Config, find_config
 from keyguard.detect import RULES
-from keyguard.errors import UsageError
+from keyguard.errors import ConfigError, UsageError
 from keyguard.model import Finding, redact
 from keyguard.scan import Policy, scan_items
 from keyguard.sources.files import WalkOptions, read_paths
@@ -131,10 +130,22 @@ def config() -> None:
 @config_options
 def config_check(config_path: str | None, baseline_path: str | None) -> int:
     """Validate the configuration and the baseline; each problem names file, entry and key."""
-    loaded = load_configuration(config_path)
-    check_paths(loaded.allow)
-    path = baseline_file(loaded, baseline_path)
-    entries = load_baseline(path, _label(path, loaded.root))
+    problems = []  # the configuration's and the baseline's, all of them
+    try:
+        loaded: Config | None = load_configuration(config_path, compile_paths=True)
+    except ConfigError as e:
+        problems.append(str(e))
+        loaded = None
+    # the baseline the configuration names, or the default one when it could not be read
+    root = loaded.root if loaded is not None else find_config(os.getcwd())[0]
+    path = baseline_file(loaded or Config(root=root), baseline_path)
+    entries: Baseline = {}
+    try:
+        entries = load_baseline(path, _label(path, root))
+    except ConfigError as e:
+        problems.append(str(e))
+    if problems or loaded is None:
+        raise ConfigError("\n".join(problems))
     source = _label(loaded.source, loaded.root) if loaded.source else "no configuration file"
     custom = len(loaded.rules) - len(RULES)
     click.echo(f"keyguard: {neutralise(source)}: valid ({len(loaded.allow)} allow entries, "
