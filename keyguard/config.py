@@ -180,10 +180,7 @@ def _label(path: str) -> str:
 
 
 def _read_table(path: str, label: str) -> dict[str, Any]:
-    if sys.version_info >= (3, 11):  # imported here: most hooks run without a config file
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
+    tomllib = _toml()
     try:
         with open(path, "rb") as handle:
             data = tomllib.load(handle)
@@ -203,14 +200,33 @@ def _read_table(path: str, label: str) -> dict[str, Any]:
     return data
 
 
+def _toml() -> Any:
+    if sys.version_info >= (3, 11):  # imported here: most hooks run without a config file
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    return tomllib
+
+
 def _has_tool_section(pyproject: str) -> bool:
     """Textual, so that a broken pyproject.toml with a keyguard section is reported, not skipped:
     `[tool.keyguard]`, `keyguard = ...` under `[tool]`, or a dotted `tool.keyguard.x = ...`."""
     try:
         with open(pyproject, encoding="utf-8", errors="replace") as handle:
-            return _TOOL_SECTION.search(handle.read()) is not None
+            text = handle.read()
     except OSError:
         return False
+    if _TOOL_SECTION.search(text):
+        return True
+    if "keyguard" not in text:
+        return False
+    # quoted keys (`[tool."keyguard"]`) and inline tables (`tool = {keyguard = {...}}`):
+    # TOML itself says, when the file parses
+    try:
+        tool = _toml().loads(text).get("tool")
+    except ValueError:  # TOMLDecodeError
+        return False
+    return isinstance(tool, dict) and "keyguard" in tool
 
 
 _TOOL_SECTION = re.compile(r"(?m)^\s*(?:\[\[?\s*tool\s*\.\s*keyguard\b|(?:tool\s*\.\s*)?keyguard\s*[.=])")

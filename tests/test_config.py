@@ -107,6 +107,13 @@ def test_each_mistake_is_exit_3_with_file_entry_and_key(project: Repo, content: 
     ("pyproject.toml", b"[tool]\nkeyguard = { blocking-confidence = 'severe' }\n",
      "pyproject.toml: 'blocking-confidence' must be low, medium or high"),
     ("pyproject.toml", b"tool.keyguard.max_file_size = 1\n", "pyproject.toml: unknown key 'max_file_size'"),
+    # quoted keys and inline tables are the same table to TOML
+    ("pyproject.toml", b'[tool."keyguard"]\nblocking-confidence = "bogus"\n',
+     "pyproject.toml: 'blocking-confidence' must be low, medium or high"),
+    ("pyproject.toml", b'["tool".keyguard]\nblocking-confidence = "bogus"\n',
+     "pyproject.toml: 'blocking-confidence' must be low, medium or high"),
+    ("pyproject.toml", b'tool = {keyguard = {blocking-confidence = "bogus"}}\n',
+     "pyproject.toml: 'blocking-confidence' must be low, medium or high"),
 ])
 def test_unreadable_and_misplaced_configuration(project: Repo, name: str, content: bytes,
                                                 message: str) -> None:
