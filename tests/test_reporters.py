@@ -79,6 +79,17 @@ def test_sarif_validates_against_the_official_schema() -> None:
     assert notification["message"]["text"] == "cannot read locked: permission denied"
 
 
+def test_sarif_uri_names_the_real_file() -> None:
+    # the file's name percent-encoded as it is, not as the terminal shows it
+    cases = (("new\nline.py", "new%0Aline.py"), ("bad\udcff.py", "bad%FF.py"),
+             ("a b/é.py", "a%20b/%C3%A9.py"))
+    for path, uri in cases:
+        result = ScanResult(findings=(finding(path, 1, "hex32-key", KEY, f"K={KEY}"),), scanned=1)
+        document = json.loads(renderer("sarif")(result, ReportOptions()))
+        location = document["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+        assert location["artifactLocation"]["uri"] == uri
+
+
 def test_sarif_describes_custom_rules(repo: Repo) -> None:
     repo.write(".keyguard.toml", '[[rules]]\nid = "acme-token"\nregex = "acme_(?P<secret>[a-z0-9]{24})"\n')
     repo.write("a.txt", "token: acme_zyxwvutsrqponmlkjihgfedc\n")

@@ -98,6 +98,7 @@ def _location(finding: Finding) -> dict[str, Any]:
               "endColumn": finding.column + len(finding.secret)}
     if not is_file_path(finding.path):  # a message or an unreachable blob: no file to point at
         return {"logicalLocations": [{"name": neutralise(finding.path), "kind": "message"}]}
-    uri = urllib.parse.quote(neutralise(finding.path))
+    # the file's real name, percent-encoded: a newline is %0A, a byte that was not UTF-8 %FF
+    uri = urllib.parse.quote(finding.path, encoding="utf-8", errors="surrogateescape")
     artifact = {"uri": uri} if finding.path.startswith("/") else {"uri": uri, "uriBaseId": "%SRCROOT%"}
     return {"physicalLocation": {"artifactLocation": artifact, "region": region}}
