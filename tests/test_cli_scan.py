@@ -85,6 +85,13 @@ def test_json_report_validates_and_is_redacted(keyguard: Keyguard, tmp_path: Pat
     assert finding["blocking"] and document["summary"]["blocking"] == 1
 
 
+def test_the_documented_json_example_validates() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    docs = Path(__file__).parents[1] / "docs"
+    example = (docs / "json-report.md").read_text().split("```json\n", 1)[1].split("```", 1)[0]
+    jsonschema.validate(json.loads(example), json.loads((docs / "json-report.schema.json").read_text()))
+
+
 def test_fingerprint_ignores_line_numbers(keyguard: Keyguard, tmp_path: Path, key: str) -> None:
     target = tmp_path / "a.env"
     target.write_text(f"IMIN_API_KEY={key}\n")
