@@ -99,6 +99,12 @@ def test_a_path_too_deep_to_name_is_an_error_not_a_crash(repo: Repo) -> None:
     run = repo.keyguard("scan")
     assert run.code == 4 and "top.env:1:14" in run.out, run.err
     assert "Traceback" not in run.err and "file name too long" in run.err
+    # baseline needs every file: incomplete, exit 4, nothing written; allow only names them
+    run = repo.keyguard("baseline")
+    assert run.code == 4 and "baseline not written" in run.err and "cannot read dddd" in run.err
+    assert not (repo.path / ".keyguard-baseline.json").exists()
+    run = repo.keyguard("allow", "0123456789abcdef", "--reason", "r")
+    assert run.code == 0 and "warning: cannot read dddd" in run.err
 
 
 def _seconds(repo: Repo, *args: str) -> subprocess.CompletedProcess[str]:

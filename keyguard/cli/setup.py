@@ -19,7 +19,7 @@ from keyguard.cli.common import (
 from keyguard.cli.options import config_options
 from keyguard.config import Config, find_config
 from keyguard.detect import RULES
-from keyguard.errors import ConfigError, UsageError
+from keyguard.errors import ConfigError, InputError, UsageError
 from keyguard.model import Finding, redact
 from keyguard.scan import Policy, scan_items
 from keyguard.sources.files import WalkOptions, read_paths
@@ -78,15 +78,16 @@ def baseline(update: bool, prune: bool, reason: str, config_path: str | None,
     return EXIT_CLEAN
 
 
-def _working_tree_findings(config: Config) -> list[Finding]:
+def _working_tree_findings(config: Config, strict: bool = True) -> list[Finding]:
     """Blocking findings of the repository's files, allowlists applied, the baseline ignored."""
     policy = Policy(config=config, report_at=config.block_at, base=".")
     walk = WalkOptions(max_file_size=config.max_file_size)
     result = scan_items(read_paths([config.root], walk), policy)
     for problem in result.errors:
-        error(f"cannot read {neutralise(problem.path)}: {problem.message}")
-    if result.errors:
-        raise UsageError("the working tree could not be read completely: baseline not written")
+        prefix = "" if strict else "warning: "
+        error(f"{prefix}cannot read {neutralise(_label(problem.path, config.root))}: {problem.message}")
+    if result.errors and strict:
+        raise InputError("the working tree could not be read completely: baseline not written")
     return list(result.blocking)
 
 
@@ -106,7 +107,8 @@ def allow(fingerprints: tuple[str, ...], reason: str, config_path: str | None,
     config = load_configuration(config_path)
     path = baseline_file(config, baseline_path)
     entries = load_baseline(path, _label(path, config.root))
-    known = {f.fingerprint: f for f in _working_tree_findings(config)}
+    # only to name each fingerprint's rule and path: a file that cannot be read does not stop it
+    known = {f.fingerprint: f for f in _working_tree_findings(config, strict=False)}
     said = []
     for fingerprint in fingerprints:
         finding = known.get(fingerprint)
