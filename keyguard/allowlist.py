@@ -52,7 +52,7 @@ class AllowEntry(Record):
         return _compiled(self.paths, self.where)
 
 
-def parse_allow(raw: dict[str, Any], where: str, problems: list[str],
+def parse_allow(raw: dict[str, Any], where: str, problems: list[str], known_rules: tuple[str, ...] = (),
                 compile_paths: bool = False) -> AllowEntry | None:
     """One [[allow]] table, or None with the reasons appended to `problems`; its paths
     compiled only when asked (`keyguard config check`)."""
@@ -78,6 +78,8 @@ def parse_allow(raw: dict[str, Any], where: str, problems: list[str],
         if not _COMMIT.fullmatch(commit):
             problems.append(f"{where}: 'commits': {commit!r} is not a commit id (7+ hex digits)")
     rules = _strings(raw, "rules", where, problems) if "rules" in raw else None
+    problems += [f"{where}: 'rules': no rule {name!r} (rules: {', '.join(known_rules)})"
+                 for name in sorted(rules or ()) if name not in known_rules]
     expires = _date(raw.get("expires"), where, problems)
     if len(problems) > before:
         return None

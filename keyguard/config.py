@@ -71,13 +71,12 @@ def load_config(path: str | None, root: str, today: datetime.date, compile_paths
     problems: list[str] = []
     _check_keys(table, _TOP_KEYS, label, problems)
     rules = _rules(table.get("rules", []), label, problems)
+    known = tuple(rule.id for rule in RULES + rules)
     allow = _entries(table.get("allow", []), "allow", ALLOW_KEYS,
-                     functools.partial(parse_allow, compile_paths=compile_paths), label, problems)
+                     functools.partial(parse_allow, known_rules=known, compile_paths=compile_paths),
+                     label, problems)
     verify = _entries(table.get("verify", []), "verify", VERIFY_KEYS, parse_verify, label, problems)
     settings = _settings(table, label, problems)
-    known = [rule.id for rule in RULES + rules]
-    problems += [f"{entry.where}: 'rules': no rule {name!r} (rules: {', '.join(known)})"
-                 for entry in allow for name in sorted(entry.rules or ()) if name not in known]
     if problems:
         raise ConfigError("\n".join(problems))
     active = tuple(e for e in allow if e.expires is None or e.expires >= today)

@@ -142,11 +142,12 @@ def test_config_check_on_a_valid_config(project: Repo) -> None:
 
 def test_config_check_lists_every_problem_of_config_and_baseline(project: Repo) -> None:
     project.write(".keyguard.toml", '[[allow]]\npaths = ["[z-a]"]\nreason = "bad"\n\n'
-                  '[[allow]]\npaths = ["ok/"]\nreason = "r"\nrules = ["nope"]\n\n'
+                  '[[allow]]\npaths = ["ok/"]\nregexes = ["(?=x)"]\nreason = "r"\nrules = ["nope"]\n\n'
                   '[[allow]]\npaths = ["a\\\\"]\nexpires = 2020-01-01\nreason = "expired, still checked"\n')
     project.write(".keyguard-baseline.json",
                   '{"keyguard_baseline": 1, "findings": [{"fingerprint": "x"}, {"fingerprint": "y"}]}')
     run = project.keyguard("config", "check")
     assert run.code == 3
     assert [line.split(": ")[2] for line in run.err.splitlines()] == [
-        "[[allow]] #1", "[[allow]] #3", "[[allow]] #2", "findings #1", "findings #2"]
+        "[[allow]] #1", "[[allow]] #2", "[[allow]] #2", "[[allow]] #3", "findings #1", "findings #2"]
+    assert "invalid regex" in run.err and "no rule 'nope'" in run.err  # both of entry #2
