@@ -30,6 +30,8 @@ _SAFE = ("-c", "core.fsmonitor=false", "-c", "core.quotePath=false", "-c", "log.
 # absolute. GIT_DIFF_OPTS would widen the -U0 hunks the staged scan reads as added lines.
 _ENV_PATHS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR")
 _ENV_DROPPED = ("GIT_DIFF_OPTS",)
+NULL_SHA_CHARS = frozenset("0")
+MINIMUM_VERSION = (2, 31)  # --diff-merges=first-parent, --end-of-options in rev-list
 
 
 def environment(**extra: str) -> dict[str, str]:
@@ -39,8 +41,6 @@ def environment(**extra: str) -> dict[str, str]:
         if env.get(name):
             env[name] = os.path.abspath(env[name])
     return {**env, **extra}
-NULL_SHA_CHARS = frozenset("0")
-MINIMUM_VERSION = (2, 31)  # --diff-merges=first-parent, --end-of-options in rev-list
 
 
 def run(args: Sequence[str], *, cwd: str | None = None, input: bytes | None = None) -> bytes:
