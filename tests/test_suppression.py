@@ -271,7 +271,7 @@ def test_what_blocks_is_always_reported(leaky: Repo) -> None:
     assert leaky.keyguard("staged").code == 1
     # --min-confidence high cannot hide a medium finding that blocks
     leaky.write(".keyguard.toml", "")
-    leaky.write("a.http", "X-API-KEY: sk_live_Abc123Def456Ghi789\n")
+    leaky.write("a.http", "X-API-KEY: sk_live_" + fake_key("medium")[:20] + "\n")  # medium: not 32-hex
     run = leaky.keyguard("scan", "--min-confidence", "high", "a.http")
     assert run.code == 1 and "a.http:1" in run.out
 
