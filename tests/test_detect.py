@@ -138,3 +138,19 @@ def test_other_vendor_values_are_medium() -> None:
 def test_deterministic() -> None:
     text = f"IMIN_API_KEY={KEY}\nX-API-KEY: {fake_key('b')}\n" * 3
     assert found(text) == found(text)
+
+
+@pytest.mark.parametrize("text", [
+    "const IMIN_KEYS = [\n  '{0}',\n  '{1}',\n  '{2}',\n];\n",
+    "imin_api_keys:\n  - {0}\n  - {1}\n  - {2}\n",
+    'API_TOKENS = (\n    "{0}",\n    "{1}",\n    "{2}",\n)\n',
+])
+def test_every_item_of_a_named_list_is_graded_by_its_name(text: str) -> None:
+    keys = [fake_key(f"list item {n}") for n in range(3)]
+    assert [(c.line, c.confidence >= Confidence.MEDIUM) for c in found(text.format(*keys))] == [
+        (2, True), (3, True), (4, True)]
+    # a list under an id name stays low
+    ids = text.format(*keys)
+    for name in ("IMIN_KEYS", "imin_api_keys", "API_TOKENS"):
+        ids = ids.replace(name, "REQUEST_IDS")
+    assert [c.confidence for c in found(ids)] == [Confidence.LOW] * 3

@@ -68,6 +68,16 @@ def test_commit_path_uses_the_temporary_index(hooked: Repo) -> None:
     assert committed(hooked) == 2
 
 
+def test_a_key_added_to_a_named_list_blocks(repo: Repo) -> None:
+    repo.write("keys.js", f"const IMIN_KEYS = [\n  '{fake_key('first')}',\n];\n")
+    repo.stage()
+    repo.commit("one key, accepted")
+    repo.write("keys.js", f"const IMIN_KEYS = [\n  '{fake_key('first')}',\n  '{fake_key('second')}',\n];\n")
+    repo.stage()
+    run = repo.keyguard("staged")
+    assert run.code == 1 and "keys.js:3:" in run.out
+
+
 def test_working_tree_only_key_does_not_block(hooked: Repo) -> None:
     hooked.write("a.env", "IMIN_API_KEY=\n")
     hooked.write("notes.txt", "notes\n")

@@ -190,14 +190,23 @@ def _graded(signals: tuple[str, ...], start: int, secret: str) -> Hit:
 
 
 def _left_context(text: str, start: int, low: int) -> str:
-    """The line up to the key; the previous line too when this one holds only the literal.
-    Nothing before `low` is read: there, the text is taken to start."""
+    """The line up to the key; the line above too when this one holds only the literal, and
+    past the items of a list (`'<hex>',`, `- <hex>`) to the line that names it. Nothing
+    before `low` is read: there, the text is taken to start."""
     line_start = text.rfind("\n", low, start) + 1 or low
     left = text[max(line_start, start - 200) : start]
     if line_start > low and not _ALNUM.search(left):
-        previous_start = text.rfind("\n", low, line_start - 1) + 1 or low
-        left = text[max(previous_start, line_start - 200) : line_start - 1] + " " + left
+        previous_end = line_start - 1
+        previous_start = text.rfind("\n", low, previous_end) + 1 or low
+        while previous_start > low and _LIST_ITEM.fullmatch(text, previous_start, previous_end):
+            previous_end = previous_start - 1
+            previous_start = text.rfind("\n", low, previous_end) + 1 or low
+        left = text[max(previous_start, previous_end + 1 - 200) : previous_end] + " " + left
     return left
+
+
+# A line that is one item of a list of hex literals: `  '<hex>',`, `  - <hex>`, `"<hex>"`.
+_LIST_ITEM = re.compile(r"\s*(?:-\s+)?[\"'`]?[0-9A-Fa-f]{32}[\"'`]?\s*,?\s*")
 
 
 def _field_context(left: str) -> str:

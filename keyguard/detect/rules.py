@@ -91,6 +91,8 @@ HEX32_KEY = Rule(
         f'curl -H "Authorization: Bearer {_K}" https://search.imin.co/events-api/v2/event-series',
         f'{{"body": "\\u003capiKey\\u003e{_K}\\u003c/apiKey\\u003e"}}',  # Go's JSON escapes
         f'    "{_K}",  // staging api key',
+        f"const IMIN_KEYS = [\n  '{_K2}',\n  '{_K}',\n];",  # each item of a named list
+        f"imin_api_keys:\n  - {_K2}\n  - {_K}",
     ),
     counterexamples=(
         f"md5 = '{_K}'",
