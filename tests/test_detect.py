@@ -154,3 +154,19 @@ def test_every_item_of_a_named_list_is_graded_by_its_name(text: str) -> None:
     for name in ("IMIN_KEYS", "imin_api_keys", "API_TOKENS"):
         ids = ids.replace(name, "REQUEST_IDS")
     assert [c.confidence for c in found(ids)] == [Confidence.LOW] * 3
+
+
+@pytest.mark.parametrize("template", [
+    "cache_key = '{k}'", "const cacheKey = '{k}';", "Idempotency-Key: {k}", '{{"keyId": "{k}"}}',
+    '{{"kty": "RSA", "kid": "{k}", "use": "sig"}}', "INFO session={k} user=42 logged in",
+    '<script nonce="{k}">init()</script>', '<input type="hidden" name="csrfmiddlewaretoken" value="{k}">',
+    "revision: {k}", '{{"version": "1.2.3", "build": "{k}"}}', "api_key_id = '{k}'",
+])
+def test_names_of_identifiers_with_a_key_word_are_low(template: str) -> None:
+    assert grades(template.format(k=KEY)) == [("hex32-key", "low")]
+
+
+@pytest.mark.parametrize("value", ["test1234", "abc123def456", "sha256:abc", "password1", "testkey123"])
+def test_short_test_values_in_the_header_are_not_keys(value: str) -> None:
+    assert grades(f"headers = {{'X-API-KEY': '{value}'}}") == []
+    assert grades(f"X-API-KEY: {value}x{KEY[:16]}") == [("x-api-key", "medium")]  # long: a key

@@ -232,6 +232,8 @@ def _record_name(text: str, low: int, start: int) -> str | None:
 
 
 def _context_signals(left: str, field: str, name: str | None) -> tuple[str, ...]:
+    if name is not None and _NOT_A_KEY_NAME.search(name):
+        return ("assignment", "id-name")  # a cache key, a key's id, a nonce: not a credential
     signals: list[str] = []
     if _URL_KEY_PARAM.search(left):
         signals.append("url-key-parameter")
@@ -246,6 +248,13 @@ def _context_signals(left: str, field: str, name: str | None) -> tuple[str, ...]
     return tuple(signals)
 
 
+# Names with a key word that still name an identifier or a one-time value (QA: each blocked).
+# No digits: contexts are graded with their numbers as zeros (_signals_at).
+_NOT_A_KEY_NAME = re.compile(
+    r"(?i)(?:cache|idempotency|dedup|partition|sort|primary|foreign|lookup|routing|shard|translation"
+    r"|flag|feature)[-_.]?keys?$|key[-_.]?ids?$|^(?:kid|nonce|state|session|trace|span"
+    r"|revision|build|version)$|^csrf"
+)
 _WEIGHTS = {"url-key-parameter": 3, "key-like-name": 2, "key-word-nearby": 1, "assignment": 1}
 
 

@@ -75,9 +75,14 @@ def looks_like_identifier(value: str) -> bool:
 _WORDS = re.compile(r"[a-z][a-z0-9]{0,7}(?:[-_.][a-z0-9]{1,8})+")  # hex32-key, content-type, v1.2-beta
 
 
+# Short values tests and docs send (`test1234`, `abc123def456`, `password1`): a real key that
+# short and starting so is unlikely; 32-hex keys are graded apart, whatever they start with.
+_TEST_VALUE = re.compile(r"(?i)test|abc|secret|key|pass|demo|fake|mock|foo|bar|qwerty|sha\d*:|md5:")
+
+
 def looks_like_secret(value: str) -> bool:
     """Long enough and mixed enough to be a credential rather than a word."""
-    if len(value) < 8 or _WORDS.fullmatch(value):
+    if len(value) < 8 or _WORDS.fullmatch(value) or (len(value) < 16 and _TEST_VALUE.match(value)):
         return False
     mixed = bool(_HAS_DIGIT.search(value)) and bool(_HAS_LETTER.search(value))
     return mixed or len(value) >= 20
