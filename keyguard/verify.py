@@ -4,6 +4,7 @@ unless the user asked (`--verify`); each key goes only to its configured host, o
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
 import socket
@@ -121,15 +122,33 @@ def _request(entry: VerifyEntry, url: urllib.parse.SplitResult, address: str, po
     else:
         connection = _PinnedHTTP(url.hostname or "", address, port, entry.timeout)
     target = url.path + (f"?{url.query}" if url.query else "")
+    # `timeout` bounds the whole request: a socket timeout alone bounds each read, and a
+    # server sending a byte a second would hold the scan for as long as it likes
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        with contextlib.suppress(OSError, AttributeError):
+            connection.sock.shutdown(socket.SHUT_RDWR)  # wakes a blocked read
+
+    timer = threading.Timer(entry.timeout, expire)
+    timer.start()
     try:
         connection.request(entry.method, target or "/", headers={
             entry.header: secret, "User-Agent": f"keyguard/{__version__} (key verification)",
             "Accept": "application/json"})
         response = connection.getresponse()
         response.read(1 << 16)
-        return response.status, response.headers
+    except (OSError, http.client.HTTPException):
+        if expired.is_set():
+            raise TimeoutError from None
+        raise
     finally:
+        timer.cancel()
         connection.close()
+    if expired.is_set():
+        raise TimeoutError
+    return response.status, response.headers
 
 
 class _PinnedHTTP(http.client.HTTPConnection):
@@ -157,7 +176,10 @@ def _judge(entry: VerifyEntry, status: int, headers: http.client.HTTPMessage, ho
     if status in entry.rejected_status:
         return Verdict("rejected", f"HTTP {status}")
     if 300 <= status < 400:
-        target = urllib.parse.urlsplit(headers.get("Location", "")).hostname or host
+        try:
+            target = urllib.parse.urlsplit(headers.get("Location", "")).hostname or host
+        except ValueError:  # `[oops` and the like: the server's problem, not the scan's
+            target = "an invalid location"
         return Verdict("unknown", f"redirect to {target} not followed")
     if status >= 500:
         return Verdict("unknown", f"server error {status}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from keyguard.record import Record
 
 TYPE_CHECKING = False  # typing's, without importing typing (see keyguard/record.py)
@@ -30,6 +32,11 @@ class VerifyEntry(Record):
 IMIN = VerifyEntry(rules=("x-api-key", "hex32-key"), url=IMIN_EVENTS_API)
 
 
+# key, default, (lowest, highest): a request may wait minutes at most, and a run not forever
+_NUMBERS = (("timeout", 5.0, (0.1, 300)), ("concurrency", 4, (1, 64)), ("rate", 5.0, (0.01, 1000)))
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 9110 token
+
+
 def parse_verify(raw: dict[str, Any], where: str, problems: list[str]) -> VerifyEntry | None:
     import urllib.parse  # only configurations with [[verify]] entries need it
 
@@ -44,15 +51,16 @@ def parse_verify(raw: dict[str, Any], where: str, problems: list[str]) -> Verify
     method = raw.get("method", "GET")
     if method not in ("GET", "HEAD", "POST"):
         problems.append(f"{where}: 'method' must be GET, HEAD or POST")
-    numbers = {key: raw.get(key, default) for key, default in
-               (("timeout", 5.0), ("concurrency", 4), ("rate", 5.0))}
-    for key, value in numbers.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            problems.append(f"{where}: '{key}' must be a positive number")
+    numbers = {key: raw.get(key, default) for key, default, _ in _NUMBERS}
+    for key, _, (low, high) in _NUMBERS:
+        value = numbers[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            problems.append(f"{where}: '{key}' must be a number from {low} to {high}")
     if not isinstance(raw.get("allow-private", False), bool):
         problems.append(f"{where}: 'allow-private' must be true or false")
-    if not isinstance(raw.get("header", "X-API-KEY"), str):
-        problems.append(f"{where}: 'header' must be a string")
+    header = raw.get("header", "X-API-KEY")
+    if not isinstance(header, str) or not _HEADER_NAME.fullmatch(header):
+        problems.append(f"{where}: 'header' must be an HTTP header name, such as X-API-KEY")
     if len(problems) > before:
         return None
     return VerifyEntry(rules=tuple(rules), url=str(url), method=method,

@@ -18,7 +18,8 @@ import pytest
 
 from tests.conftest import Repo, fake_key
 
-KEYS = {name: fake_key(f"verify-{name}") for name in ("live", "revoked", "busy", "slow", "moved")}
+KEYS = {name: fake_key(f"verify-{name}")
+        for name in ("live", "revoked", "busy", "slow", "moved", "trickle", "broken")}
 EXAMPLE_KEY = "6aa0fa074bec4a5cb0e8ed8fd36151ce"
 
 
@@ -37,6 +38,19 @@ class Api(BaseHTTPRequestHandler):
             self._answer(200, b"{}")
         elif key == KEYS["moved"]:
             self._answer(302, b"", {"Location": "https://elsewhere.example/steal"})
+        elif key == KEYS["broken"]:
+            self._answer(302, b"", {"Location": "https://[oops/"})
+        elif key == KEYS["trickle"]:  # a byte a second: each read within the timeout
+            self.send_response(200)
+            self.send_header("Content-Length", "30")
+            self.end_headers()
+            for _ in range(30):
+                try:
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    return
+                time.sleep(1)
         else:
             self._answer(401, b'{"error": "unauthorised"}')
 
@@ -100,6 +114,8 @@ def test_each_state_and_one_request_per_key(repo: Repo, api: int) -> None:
     assert found[KEYS["busy"]] == "live (HTTP 200)"  # 429 first, then retried
     assert found[KEYS["slow"]] == "unknown (timeout)"
     assert found[KEYS["moved"]] == "unknown (redirect to elsewhere.example not followed)"
+    assert found[KEYS["broken"]] == "unknown (redirect to an invalid location not followed)"
+    assert found[KEYS["trickle"]] == "unknown (timeout)"  # timeout = 1 bounds the whole request
     assert found[EXAMPLE_KEY] == "public (documented-example)"
     assert Api.requests[KEYS["live"]] == 1  # found in three files, asked once
     assert Api.requests[KEYS["busy"]] == 2 and EXAMPLE_KEY not in Api.requests
@@ -167,3 +183,55 @@ def test_keys_never_appear_in_errors(repo: Repo, api: int) -> None:
     run = repo.keyguard("scan", "--verify")
     assert not any(key in run.out + run.err for key in KEYS.values())
     assert "verified: live (HTTP 200)" in run.out
+
+
+HOSTS_ASKED = """
+import sys
+def guard(event, args):
+    if event == "socket.getaddrinfo":  # where a key would go; nothing leaves the machine
+        print(f"asked for {args[0]}", file=sys.stderr)
+        raise SystemExit(9)
+sys.addaudithook(guard)
+from keyguard.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_repositorys_config_cannot_send_keys_without_verify(repo: Repo, api: int, tmp_path: Path) -> None:
+    # verify-by-default in a committed config asks only the built-in imin endpoint, never the
+    # config's own [[verify]] host; with --verify, that host is used and named on stderr
+    configure(repo, api)
+    repo.write(".keyguard.toml", "verify-by-default = true\n" + (repo.path / ".keyguard.toml").read_text())
+    repo.write("a.env", f"IMIN_API_KEY={KEYS['live']}\n")
+    script = tmp_path / "hosts_asked.py"
+    script.write_text(HOSTS_ASKED)
+    done = subprocess.run([sys.executable, str(script), "scan"], cwd=repo.path, capture_output=True,
+                          text=True, check=False)
+    assert "asked for search.imin.co" in done.stderr and "127.0.0.1" not in done.stderr, done.stderr
+    run = repo.keyguard("scan", "--verify")
+    assert run.code == 1 and Api.requests[KEYS["live"]] == 1
+    assert f"--verify: sending keys to 127.0.0.1:{api}, as the configuration's [[verify]] says" in run.err
+
+
+def test_only_live_says_what_it_hides(repo: Repo, api: int) -> None:
+    configure(repo, api)
+    repo.write("a.env", f"IMIN_API_KEY={KEYS['revoked']}\n")
+    run = repo.keyguard("scan", "--verify", "--only-live")
+    assert run.code == 1
+    assert "1 blocking finding not shown (--only-live: not verified live); they still block" in run.err
+
+
+@pytest.mark.parametrize(("setting", "message"), [
+    ('header = ""', "'header' must be an HTTP header name"),
+    ('header = "X-API-KEY\\r\\nX-Evil: 1"', "'header' must be an HTTP header name"),
+    ('header = "X API KEY"', "'header' must be an HTTP header name"),
+    ("timeout = 1e300", "'timeout' must be a number from 0.1 to 300"),
+    ("rate = 1e-300", "'rate' must be a number from 0.01 to 1000"),
+    ("concurrency = 100000", "'concurrency' must be a number from 1 to 64"),
+])
+def test_verify_settings_out_of_range_are_configuration_errors(repo: Repo, setting: str,
+                                                               message: str) -> None:
+    entry = '[[verify]]\nrules = ["hex32-key"]\nurl = "https://example.org/x"\n'
+    repo.write(".keyguard.toml", f"{entry}{setting}\n")
+    run = repo.keyguard("config", "check")
+    assert run.code == 3 and message in run.err and "Traceback" not in run.err

@@ -95,7 +95,12 @@ def finish(result: ScanResult, report: dict[str, Any], named: frozenset[str] = f
     """Report the result and choose the exit code: incomplete (4) over findings (1)."""
     blocking = bool(result.blocking)  # verification and --only-live never lower this
     if config is not None and (report["verify"] or config.verify_by_default):
-        result = _verified(result, config, only_live=report["only_live"])
+        shown = _verified(result, config, only_live=report["only_live"], asked=report["verify"])
+        hidden = len(result.blocking) - len(shown.blocking)
+        if hidden:
+            error(f"{hidden} blocking finding{'s' * (hidden != 1)} not shown (--only-live: not "
+                  "verified live); they still block")
+        result = shown
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
     result = replace(
         result, finished_at=now.isoformat(),
@@ -111,15 +116,28 @@ def finish(result: ScanResult, report: dict[str, Any], named: frozenset[str] = f
     return EXIT_FINDINGS if blocking else EXIT_CLEAN
 
 
-def _verified(result: ScanResult, config: Config, only_live: bool) -> ScanResult:
+def _verified(result: ScanResult, config: Config, only_live: bool, asked: bool) -> ScanResult:
+    """Findings with their verdicts. The configuration's own [[verify]] endpoints are used
+    only when --verify is given: a repository's config (a pull request's, in CI) cannot send
+    keys to a host of its choosing; verify-by-default asks the built-in imin endpoint only."""
     from keyguard.verify import verify_findings  # the network is loaded only when asked for
+    from keyguard.verify_config import IMIN
 
-    verdicts = verify_findings(result.findings, config.verify)
+    entries = config.verify if asked else (IMIN,)
+    for host in sorted({_host(e.url) for e in entries if e is not IMIN}):
+        error(f"--verify: sending keys to {neutralise(host)}, as the configuration's [[verify]] says")
+    verdicts = verify_findings(result.findings, entries)
     findings = tuple(replace(f, verification=str(verdicts[f.secret_sha256]))
                      for f in result.findings)
     if only_live:
         findings = tuple(f for f in findings if (f.verification or "").startswith("live"))
     return replace(result, findings=findings)
+
+
+def _host(url: str) -> str:
+    import urllib.parse
+
+    return urllib.parse.urlsplit(url).netloc
 
 
 def _emit(result: ScanResult, report: dict[str, Any], rules: tuple[Rule, ...]) -> None:
