@@ -79,11 +79,20 @@ class Secret(Record, frozen=False):
 
     @property
     def first_appeared(self) -> str:
-        return min((loc.origin.date for loc in self.locations if loc.origin), default="")
+        return min((loc.origin.date for loc in self.locations if loc.origin), default="", key=utc)
 
     @property
     def last_appeared(self) -> str:
-        return max((loc.origin.date for loc in self.locations if loc.origin), default="")
+        return max((loc.origin.date for loc in self.locations if loc.origin), default="", key=utc)
+
+
+def utc(date: str) -> str:
+    """An ISO 8601 date as UTC, so that dates written in different time zones compare as
+    instants; "" stays ""."""
+    try:
+        return datetime.datetime.fromisoformat(date).astimezone(datetime.timezone.utc).isoformat()
+    except ValueError:
+        return date
 
 
 def is_client_side(path: str) -> bool:
@@ -216,7 +225,7 @@ def collect(all_sightings: Sequence[Sighting]) -> list[Secret]:
         entry.confidence = max(entry.confidence, sighting.confidence)
         entry.locations.append(sighting.location)
     for entry in secrets.values():
-        entry.locations.sort(key=lambda loc: (loc.origin.date if loc.origin else "", loc.repository,
+        entry.locations.sort(key=lambda loc: (utc(loc.origin.date) if loc.origin else "", loc.repository,
                                               loc.path))
     return sorted(secrets.values(), key=lambda s: (-s.confidence, -len(s.services), s.first_appeared))
 

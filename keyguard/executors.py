@@ -59,6 +59,8 @@ def run_dask(address: str, tasks: Sequence[Task], settings: AuditSettings) -> li
         raise UsageError("--scheduler needs Dask: pip install 'keyguard[distributed]'") from e
     try:
         client = distributed.Client(address, timeout="10s")
+    except ValueError as e:  # `bogus`, `tcp://host:notaport`
+        raise UsageError(f"--scheduler: not a scheduler address: {address!r} (tcp://HOST:PORT)") from e
     except (OSError, TimeoutError) as e:
         raise InputError(f"cannot reach the Dask scheduler at {address}: {e}") from e
     with client:
@@ -72,6 +74,8 @@ def run_dask(address: str, tasks: Sequence[Task], settings: AuditSettings) -> li
 def _gathered(future: object, name: str, location: str) -> Outcome:
     try:
         return Outcome(name=name, location=location, sightings=tuple(future.result()))  # type: ignore[attr-defined]
+    except RepositoryFailed as e:  # said as a local run says it
+        return Outcome(name=name, location=location, error=str(e))
     except Exception as e:  # any failure of a remote task, a dead worker included: reported
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         return Outcome(name=name, location=location, error=f"{type(e).__name__}: {reason}")

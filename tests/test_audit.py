@@ -183,3 +183,27 @@ def test_html_chart_labels_are_cut_before_escaping(repo: Repo) -> None:
     assert done.returncode == 1, done.stderr
     labels = [part.split("</text>")[0] for part in done.stdout.split('font-size="12">')[1:]]
     assert "A" * 26 + "&amp;C" in labels  # cut at 28 characters of the name, then escaped
+
+
+def test_first_appearance_compares_instants_across_time_zones(tmp_path: Path) -> None:
+    key = fake_key("time zones")
+    for name, date in (("alpha", "2024-01-01T10:00:00+05:00"), ("beta", "2024-01-01T01:00:00-08:00")):
+        repo = Repo(tmp_path / name)  # alpha at 05:00 UTC, beta at 09:00 UTC
+        repo.write("k.py", f'API_KEY = "{key}"\n')
+        repo.stage()
+        subprocess.run(["git", "commit", "-q", "--no-verify", "-m", "key"], cwd=repo.path, check=True,
+                       env={**os.environ, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date})
+    done = subprocess.run([sys.executable, "-m", "keyguard", "audit", "alpha", "beta", "--format", "json"],
+                          cwd=tmp_path, capture_output=True, text=True, check=False, timeout=300)
+    [secret] = json.loads(done.stdout)["secrets"]
+    assert (secret["first_appeared"], secret["last_appeared"]) == (
+        "2024-01-01T10:00:00+05:00", "2024-01-01T01:00:00-08:00")
+    assert [loc["repository"] for loc in secret["locations"]] == ["alpha", "beta"]
+
+
+def test_credentials_in_a_clone_url_are_not_reported(tmp_path: Path) -> None:
+    url = "https://user:tok3n-not-to-show@127.0.0.1:9/org/repo.git"
+    done = subprocess.run([sys.executable, "-m", "keyguard", "audit", url, "--format", "json"],
+                          cwd=tmp_path, capture_output=True, text=True, check=False, timeout=300)
+    assert done.returncode == 4 and "tok3n" not in done.stdout + done.stderr
+    assert json.loads(done.stdout)["repositories"][0]["path"] == "https://127.0.0.1:9/org/repo.git"

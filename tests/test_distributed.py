@@ -83,6 +83,14 @@ def test_a_repository_that_fails_is_retried_then_reported(estate: Path, cluster:
     assert "not a git repository" in repositories["broken"]["error"]
     assert "not scanned: broken" in done.stderr
     assert sum(r["complete"] for r in repositories.values()) == 4
+    local = {r["name"]: r for r in json.loads(audit(estate).stdout)["repositories"]}
+    assert repositories["broken"]["error"] == local["broken"]["error"]  # the same words
+
+
+def test_a_malformed_scheduler_address_is_a_usage_error(estate: Path) -> None:
+    for address in ("bogus", "tcp://127.0.0.1:notaport"):
+        done = audit(estate, "--scheduler", address)
+        assert done.returncode == 2 and "not a scheduler address" in done.stderr, done.stderr
 
 
 def test_unreachable_scheduler_is_exit_4(estate: Path) -> None:

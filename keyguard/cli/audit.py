@@ -62,7 +62,7 @@ def audit(repositories: tuple[str, ...], repos_file: str | None, include_unreach
         outcomes = run_dask(scheduler, tasks, settings)
     else:
         outcomes = run_local(tasks, settings, jobs or default_jobs(), progress_display())
-    repos = [Repository(name=o.name, path=o.location, error=o.error) for o in outcomes]
+    repos = [Repository(name=o.name, path=_shown(o.location), error=o.error) for o in outcomes]
     secrets = collect([s for o in outcomes for s in o.sightings])
     report = importlib.import_module(_RENDERERS[format_name]).render(secrets, repos)
     if output:
@@ -76,6 +76,19 @@ def audit(repositories: tuple[str, ...], repos_file: str | None, include_unreach
         return EXIT_INCOMPLETE
     return EXIT_FINDINGS if any(s.confidence >= Confidence.MEDIUM and s.label is None
                                 for s in secrets) else EXIT_CLEAN
+
+
+def _shown(location: str) -> str:
+    """A location as reports show it: a URL without the credentials it may carry
+    (https://user:token@host/...), which are a secret too."""
+    if not is_url(location) or "@" not in location:
+        return location
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(location)
+    if parts.password is None and not parts.scheme.startswith("http"):
+        return location  # ssh://git@host/...: a user name, no secret
+    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def _repository(location: str) -> str:
