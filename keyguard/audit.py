@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 
 from keyguard import git
-from keyguard.config import find_config, load_config, parse_size
+from keyguard.config import CONFIG_NAME, Config, find_config, has_tool_section, load_config, parse_size
 from keyguard.errors import GitError, KeyguardError
 from keyguard.history import scan_history
 from keyguard.model import Blob, Confidence, Finding, Origin, is_file_path, redact
@@ -134,15 +134,32 @@ def _audit_path(name: str, path: str, settings: AuditSettings,
         if not os.path.isdir(path):
             raise RepositoryFailed(f"no such directory: {path}")
         root, found = find_config(path)
-        config = load_config(found, root, datetime.date.today())
+        top = git.repository_dir(path)
+        config = load_config(found, root, datetime.date.today()) if found else _config_at_head(top)
         policy = Policy(config=config, report_at=settings.report_at, base=root)
         limit = parse_size(settings.max_file_size) if settings.max_file_size else config.max_file_size
-        top = git.repository_dir(path)
         findings = audit_repository(top, policy, limit, settings.jobs, settings.include_unreachable,
                                     progress)
         return sightings(name, top, findings, settings.show_secrets)
     except (KeyguardError, ValueError) as e:
         raise RepositoryFailed(str(e).splitlines()[0]) from e
+
+
+def _config_at_head(top: str) -> Config:
+    """The configuration HEAD holds, for a repository with no work tree to read it from: a
+    bare one, a mirror, a clone made for the audit."""
+    for name in (CONFIG_NAME, "pyproject.toml"):
+        try:
+            text = git.run(["show", f"HEAD:{name}"], cwd=top)
+        except GitError:
+            continue  # not in HEAD, or no HEAD
+        with tempfile.TemporaryDirectory(prefix="keyguard-config-") as scratch:
+            path = os.path.join(scratch, name)
+            with open(path, "wb") as handle:
+                handle.write(text)
+            if name == CONFIG_NAME or has_tool_section(path):
+                return load_config(path, top, datetime.date.today())
+    return Config(root=top)
 
 
 def is_url(location: str) -> bool:

@@ -56,7 +56,7 @@ def find_config(start: str) -> tuple[str, str | None]:
     root = repository_root(start) or os.path.abspath(start)
     for name in (CONFIG_NAME, "pyproject.toml"):
         candidate = os.path.join(root, name)
-        if os.path.isfile(candidate) and (name == CONFIG_NAME or _has_tool_section(candidate)):
+        if os.path.isfile(candidate) and (name == CONFIG_NAME or has_tool_section(candidate)):
             return root, candidate
     return root, None
 
@@ -207,7 +207,7 @@ def _toml() -> Any:
     return tomllib
 
 
-def _has_tool_section(pyproject: str) -> bool:
+def has_tool_section(pyproject: str) -> bool:
     """Textual, so that a broken pyproject.toml with a keyguard section is reported, not skipped:
     `[tool.keyguard]`, `keyguard = ...` under `[tool]`, or a dotted `tool.keyguard.x = ...`."""
     try:

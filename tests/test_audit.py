@@ -207,3 +207,18 @@ def test_credentials_in_a_clone_url_are_not_reported(tmp_path: Path) -> None:
                           cwd=tmp_path, capture_output=True, text=True, check=False, timeout=300)
     assert done.returncode == 4 and "tok3n" not in done.stdout + done.stderr
     assert json.loads(done.stdout)["repositories"][0]["path"] == "https://127.0.0.1:9/org/repo.git"
+
+
+def test_bare_mirror_and_cloned_repositories_use_the_config_at_head(tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "gamma")
+    repo.write("fixtures/fake.env", f"IMIN_API_KEY={fake_key('fixture')}\n")
+    repo.write(".keyguard.toml", '[[allow]]\npaths = ["fixtures/"]\nreason = "fake keys"\n')
+    repo.stage()
+    repo.commit("fixtures")
+    for flag in ("--bare", "--mirror"):
+        subprocess.run(["git", "clone", "-q", flag, str(repo.path), str(tmp_path / f"gamma{flag}.git")],
+                       check=True)
+    for location in ("gamma", "gamma--bare.git", "gamma--mirror.git", repo.path.as_uri()):
+        done = subprocess.run([sys.executable, "-m", "keyguard", "audit", location, "--format", "json"],
+                              cwd=tmp_path, capture_output=True, text=True, check=False, timeout=300)
+        assert done.returncode == 0 and json.loads(done.stdout)["secrets"] == [], (location, done.stderr)
