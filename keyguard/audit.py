@@ -158,7 +158,7 @@ def _config_at_head(top: str) -> Config:
             with open(path, "wb") as handle:
                 handle.write(text)
             if name == CONFIG_NAME or has_tool_section(path):
-                return load_config(path, top, datetime.date.today())
+                return load_config(path, top, datetime.date.today(), label=f"HEAD:{name}")
     return Config(root=top)
 
 

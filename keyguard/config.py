@@ -61,12 +61,14 @@ def find_config(start: str) -> tuple[str, str | None]:
     return root, None
 
 
-def load_config(path: str | None, root: str, today: datetime.date, compile_paths: bool = False) -> Config:
-    """The configuration, or ConfigError listing every problem, one per line. [[allow]]
-    paths are compiled when a finding first needs them, or now with `compile_paths`."""
+def load_config(path: str | None, root: str, today: datetime.date, compile_paths: bool = False,
+                label: str | None = None) -> Config:
+    """The configuration, or ConfigError listing every problem, one per line, each starting
+    with `label` (the path by default). [[allow]] paths are compiled when a finding first needs
+    them, or now with `compile_paths`."""
     if path is None:
         return Config(root=root)
-    label = _label(path)
+    label = label or _label(path)
     table = _read_table(path, label)
     problems: list[str] = []
     _check_keys(table, _TOP_KEYS, label, problems)

@@ -222,3 +222,15 @@ def test_bare_mirror_and_cloned_repositories_use_the_config_at_head(tmp_path: Pa
         done = subprocess.run([sys.executable, "-m", "keyguard", "audit", location, "--format", "json"],
                               cwd=tmp_path, capture_output=True, text=True, check=False, timeout=300)
         assert done.returncode == 0 and json.loads(done.stdout)["secrets"] == [], (location, done.stderr)
+
+
+def test_an_invalid_config_at_head_is_named_as_such(tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "delta")
+    repo.write(".keyguard.toml", 'blocking-confidence = "severe"\n')
+    repo.stage()
+    repo.commit("config")
+    subprocess.run(["git", "clone", "-q", "--bare", str(repo.path), str(tmp_path / "delta.git")], check=True)
+    done = subprocess.run([sys.executable, "-m", "keyguard", "audit", "delta.git"], cwd=tmp_path,
+                          capture_output=True, text=True, check=False, timeout=300)
+    assert done.returncode == 4
+    assert "not scanned: delta.git: HEAD:.keyguard.toml: 'blocking-confidence' must be" in done.stderr
