@@ -140,7 +140,7 @@ def _audit_path(name: str, path: str, settings: AuditSettings,
         limit = parse_size(settings.max_file_size) if settings.max_file_size else config.max_file_size
         findings = audit_repository(top, policy, limit, settings.jobs, settings.include_unreachable,
                                     progress)
-        return sightings(name, top, findings, settings.show_secrets)
+        return sightings(name, top, findings, settings.show_secrets, policy)
     except (KeyguardError, ValueError) as e:
         raise RepositoryFailed(str(e).splitlines()[0]) from e
 
@@ -221,14 +221,27 @@ class Sighting(Record):
     location: Location
 
 
-def sightings(name: str, root: str, findings: Sequence[Finding], show_secrets: bool) -> list[Sighting]:
+def sightings(name: str, root: str, findings: Sequence[Finding], show_secrets: bool,
+              policy: Policy) -> list[Sighting]:
     """Findings of one repository as sightings, each knowing whether it is still at HEAD."""
     heads = head_contents(root, sorted({f.path for f in findings}))
+    found_at_head: dict[str, set[str]] = {}
+
+    def at_head(finding: Finding) -> bool:
+        content = heads.get(finding.path, b"")
+        if finding.secret.encode() in content:
+            return True
+        # encoded there (base64 in a Kubernetes Secret, percent-escapes): what detection finds
+        if finding.path not in found_at_head:
+            text = decode_text(content) if content else None
+            blob = Blob(path=finding.path, text=text or "")
+            found_at_head[finding.path] = {c.secret for c in candidates_in(blob, policy)} if text else set()
+        return finding.secret in found_at_head[finding.path]
+
     return [Sighting(digest=f.secret_sha256, shown=f.secret if show_secrets else redact(f.secret),
                      confidence=f.confidence, label=f.label,
                      location=Location(repository=name, path=f.path, rule_id=f.rule_id, line=f.line,
-                                       origin=f.origin,
-                                       at_head=f.secret.encode() in heads.get(f.path, b"")))
+                                       origin=f.origin, at_head=at_head(f)))
             for f in findings]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -234,3 +235,16 @@ def test_an_invalid_config_at_head_is_named_as_such(tmp_path: Path) -> None:
                           capture_output=True, text=True, check=False, timeout=300)
     assert done.returncode == 4
     assert "not scanned: delta.git: HEAD:.keyguard.toml: 'blocking-confidence' must be" in done.stderr
+
+
+def test_a_key_held_encoded_at_head_is_at_head(tmp_path: Path) -> None:
+    key = fake_key("k8s secret")
+    repo = Repo(tmp_path / "k8s")
+    encoded = base64.b64encode(key.encode()).decode()
+    repo.write("secret.yaml", f"apiVersion: v1\nkind: Secret\ndata:\n  IMIN_API_KEY: {encoded}\n")
+    repo.stage()
+    repo.commit("secret")
+    done = subprocess.run([sys.executable, "-m", "keyguard", "audit", "k8s", "--format", "json"],
+                          cwd=tmp_path, capture_output=True, text=True, check=False, timeout=300)
+    [secret] = json.loads(done.stdout)["secrets"]
+    assert [loc["at_head"] for loc in secret["locations"]] == [True]
