@@ -170,3 +170,9 @@ def test_names_of_identifiers_with_a_key_word_are_low(template: str) -> None:
 def test_short_test_values_in_the_header_are_not_keys(value: str) -> None:
     assert grades(f"headers = {{'X-API-KEY': '{value}'}}") == []
     assert grades(f"X-API-KEY: {value}x{KEY[:16]}") == [("x-api-key", "medium")]  # long: a key
+
+
+def test_an_html_escaped_quote_ends_a_header_value() -> None:
+    # one finding for one key: not a second one whose secret runs into `&quot`
+    html = f"<pre>curl -H &quot;X-API-KEY: {KEY}&quot; https://x</pre>"
+    assert [(c.rule_id, c.secret) for c in found(html)] == [("x-api-key", KEY)]

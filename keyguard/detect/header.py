@@ -25,6 +25,8 @@ _HEX32 = re.compile(r"[0-9a-fA-F]{32}")
 # this far: a longer value is no key, and an unbounded read after each of many names on one
 # line (`x-api-key:x-api-key:…`) would make the rule quadratic.
 LONGEST_VALUE = 1024
+# An HTML entity for a quote that closes a value (its `;` ends the value): `…&quot;`
+_ENTITY_END = re.compile(r"&(?:quot|apos|#3[49]|#x2[27])$", re.IGNORECASE)
 _VALUE = rf"(?P<v>[^\s\"'`\\,;()\[\]{{}}<>]{{0,{LONGEST_VALUE}}})"
 
 # The name closed by a quote: map keys, setter arguments, index assignments.
@@ -131,6 +133,8 @@ def _cut_at_record_end(after: str) -> str:
 def _judge(match: re.Match[str], offset: int, *, quoted_name: bool, form: str) -> Hit | None:
     value, quote = match["v"], match["q"]
     after = match.string[match.end("v") : match.end("v") + 1]
+    if after == ";" and (entity := _ENTITY_END.search(value)):  # HTML: -H &quot;X-API-KEY: …&quot;
+        value, after = value[: entity.start()], '"'
     if not value or len(value) == LONGEST_VALUE or looks_like_placeholder(value):
         return None
     if quote and after not in _CLOSING_QUOTES:
