@@ -7,12 +7,17 @@ A local worker that dies makes the audit incomplete (exit 4).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 
 from keyguard.audit import AuditSettings, RepositoryFailed, Sighting, audit_one
 from keyguard.errors import InputError, UsageError
 from keyguard.record import Record, replace
 from keyguard.workers import forked
+
+TYPE_CHECKING = False  # typing's, without importing typing (see keyguard/record.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class Outcome(Record):
@@ -67,8 +72,35 @@ def run_dask(address: str, tasks: Sequence[Task], settings: AuditSettings) -> li
         one_each = [replace(settings, jobs=1)] * len(tasks)
         futures = client.map(audit_one, [n for n, _ in tasks], [w for _, w in tasks], one_each,
                              retries=1, pure=False)
-        return [_gathered(future, name, where)
+        stalled = _wait_with_workers(client, futures)
+        return [_gathered(future, name, where) if stalled is None or not future.cancelled()
+                else Outcome(name=name, location=where, error=stalled)
                 for future, (name, where) in zip(futures, tasks, strict=True)]
+
+
+def _wait_with_workers(client: Any, futures: list[Any]) -> str | None:
+    """Wait for the tasks while the cluster has workers; None once all are done. A scheduler
+    with none (none started, or all dead and not restarted) would hold them for ever: after
+    NO_WORKERS_WAIT seconds without a worker the remaining tasks are cancelled and the reason
+    returned, for them to be reported as not scanned. Adaptive clusters start workers for
+    pending tasks well within that time."""
+    import os
+
+    import distributed
+
+    patience = float(os.environ.get("KEYGUARD_DASK_NO_WORKERS_WAIT", NO_WORKERS_WAIT))
+    without_workers = 0.0
+    while not all(f.done() for f in futures):
+        with contextlib.suppress(TimeoutError, distributed.TimeoutError):
+            distributed.wait(futures, timeout=1)
+        without_workers = 0.0 if client.scheduler_info().get("workers") else without_workers + 1
+        if without_workers >= patience:
+            client.cancel([f for f in futures if not f.done()])
+            return f"the Dask scheduler had no workers for {patience:g} s"
+    return None
+
+
+NO_WORKERS_WAIT = 120.0  # seconds, or KEYGUARD_DASK_NO_WORKERS_WAIT
 
 
 def _gathered(future: object, name: str, location: str) -> Outcome:

@@ -4,6 +4,7 @@ loopback) gives the same report as the local run, and a lost repository is never
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -96,3 +97,16 @@ def test_a_malformed_scheduler_address_is_a_usage_error(estate: Path) -> None:
 def test_unreachable_scheduler_is_exit_4(estate: Path) -> None:
     done = audit(estate, "--scheduler", "tcp://127.0.0.1:9")
     assert done.returncode == 4 and "cannot reach the Dask scheduler" in done.stderr
+
+
+def test_a_scheduler_without_workers_ends_the_audit_incomplete(estate: Path) -> None:
+    with distributed.LocalCluster(n_workers=0, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as empty:
+        done = subprocess.run([sys.executable, "-m", "keyguard", "audit", "--repos-file", "repos.txt",
+                               "--format", "json", "--scheduler", empty.scheduler_address],
+                              cwd=estate, capture_output=True, text=True, check=False, timeout=120,
+                              env={**os.environ, "KEYGUARD_DASK_NO_WORKERS_WAIT": "3"})
+    assert done.returncode == 4, done.stderr
+    repositories = json.loads(done.stdout)["repositories"]
+    assert len(repositories) == 4 and not any(r["complete"] for r in repositories)
+    assert "the Dask scheduler had no workers for 3 s" in done.stderr
