@@ -101,7 +101,7 @@ def test_unreachable_scheduler_is_exit_4(estate: Path) -> None:
 
 def test_a_scheduler_without_workers_ends_the_audit_incomplete(estate: Path) -> None:
     with distributed.LocalCluster(n_workers=0, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as empty:
+                                  dashboard_address=":0") as empty:  # any free port: no warning
         done = subprocess.run([sys.executable, "-m", "keyguard", "audit", "--repos-file", "repos.txt",
                                "--format", "json", "--scheduler", empty.scheduler_address],
                               cwd=estate, capture_output=True, text=True, check=False, timeout=120,
