@@ -6,6 +6,7 @@ import datetime
 import functools
 import re
 
+from keyguard import gitignore
 from keyguard.detect.linear import compile_linear
 from keyguard.errors import ConfigError
 from keyguard.model import Finding
@@ -97,15 +98,10 @@ def _outside(path: str) -> bool:
 
 @functools.cache
 def _compiled(patterns: tuple[str, ...], where: str) -> Any:
-    import pathspec
-
     for pattern in patterns:
-        try:
-            pathspec.GitIgnoreSpec.from_lines([pattern])
-        except (ValueError, re.error) as e:  # pathspec's errors, and re's for ranges like [z-a]
-            why = e.msg if isinstance(e, re.error) else str(e.__cause__ or e)
-            raise ConfigError(f"{where}: 'paths': invalid pattern {pattern!r}: {why}") from None
-    return pathspec.GitIgnoreSpec.from_lines(patterns)
+        if (why := gitignore.problem(pattern)) is not None:
+            raise ConfigError(f"{where}: 'paths': invalid pattern {pattern!r}: {why}")
+    return gitignore.compiled(patterns)
 
 
 def _strings(raw: dict[str, Any], key: str, where: str, problems: list[str]) -> list[str]:

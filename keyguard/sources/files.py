@@ -8,6 +8,7 @@ import re
 import stat
 from collections.abc import Iterator, Sequence
 
+from keyguard import gitignore
 from keyguard.errors import UsageError
 from keyguard.model import Blob, Item, ScanError, Skipped, Unread
 from keyguard.record import Record
@@ -289,12 +290,10 @@ class _Ignores:
             return self
         if all(not line.strip() or line.startswith("#") for line in lines):
             return self  # comments only, as in a new repository's .git/info/exclude
-        import pathspec  # only walks that meet patterns load it
-
         try:
-            spec = pathspec.GitIgnoreSpec.from_lines(lines)
+            spec = gitignore.compiled(lines)
         except (ValueError, re.error):  # a pattern git matches nothing with, as `foo\` or `[z-a]`
-            spec = pathspec.GitIgnoreSpec.from_lines([line for line in lines if _valid_pattern(line)])
+            spec = gitignore.compiled([line for line in lines if gitignore.problem(line) is None])
         return _Ignores(self.root, (*self.specs, (base, spec)))
 
     def ignored(self, path: str, is_dir: bool) -> bool:
@@ -311,13 +310,3 @@ class _Ignores:
             if result.include is not None:
                 return bool(result.include)
         return False
-
-
-def _valid_pattern(line: str) -> bool:
-    import pathspec
-
-    try:
-        pathspec.GitIgnoreSpec.from_lines([line])
-    except (ValueError, re.error):
-        return False
-    return True
