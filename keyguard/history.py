@@ -82,11 +82,11 @@ def scan_history(revisions: Sequence[str], filters: Sequence[str], policy: Polic
                     order, origin = plan.commits[commit]
                     _scan_message(message, Appearance(COMMIT_MESSAGE, order, origin), policy, found)
                 if not revisions or tags:
-                    for origin, message in annotated_tags(objects, cwd, tags if revisions else None):
+                    refs = tags if revisions else None  # all refs, or the ones a push sends
+                    for origin, message in annotated_tags(objects, cwd, refs):
                         appearance = Appearance(f"{TAG_MESSAGE} {origin.commit}", len(plan.commits), origin)
                         _scan_message(message, appearance, policy, found)
-                    for label, origin, data in tagged_files(objects, cwd, tags if revisions else None,
-                                                            max_size):
+                    for label, origin, data in tagged_files(objects, cwd, refs, max_size):
                         text = None if data is None else decode_text(data)
                         if text is None:
                             tagged_skipped.append(Skipped(path=label, reason="binary or over the size cap"))

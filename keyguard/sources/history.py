@@ -147,19 +147,15 @@ def annotated_tags(objects: git.ObjectReader, cwd: str | None = None,
     """Each annotated tag with its tagger and message (a tag of a tag: each of them), of every
     tag ref, or of the (ref name, object) pairs given: what a push sends."""
     if refs is None:
-        out = git.run(["for-each-ref", "refs/tags", "--format=%(objecttype) %(objectname) %(refname)"],
-                      cwd=cwd)
-        lines = [line.split(" ", 2) for line in out.decode("utf-8", "surrogateescape").splitlines()]
-        refs = [(name, sha) for kind, sha, name in lines if kind == "tag"]
+        refs = [(name, sha) for kind, sha, name in _refs(cwd, "refs/tags") if kind == "tag"]
     for name, sha in refs:
         kind, content = objects.read(sha)
         while kind == "tag" and content is not None:
             yield _tag_origin(name, content), _tag_message(content)
-            header = dict(line.split(b" ", 1) for line in content.split(b"\n\n", 1)[0].splitlines()
-                          if b" " in line)
-            if header.get(b"type") != b"tag":
-                break
-            kind, content = objects.read(header[b"object"].decode("ascii", "replace"))
+            tagged_kind, tagged = _tagged(content)
+            if tagged_kind != "tag":
+                break  # the commit (or blob) it names is read elsewhere, not here
+            kind, content = objects.read(tagged)
 
 
 def tagged_files(objects: git.ObjectReader, cwd: str | None = None,
@@ -170,16 +166,12 @@ def tagged_files(objects: git.ObjectReader, cwd: str | None = None,
     them. (label, origin, content or None over the size cap), of every ref or of the (ref
     name, object) pairs given."""
     if refs is None:
-        out = git.run(["for-each-ref", "--format=%(objecttype) %(objectname) %(refname)"], cwd=cwd)
-        lines = [line.split(" ", 2) for line in out.decode("utf-8", "surrogateescape").splitlines()]
-        refs = [(name, sha) for kind, sha, name in lines if kind != "commit"]
+        refs = [(name, sha) for kind, sha, name in _refs(cwd) if kind != "commit"]
     for name, named in refs:
         sha = named
         kind, content = objects.read(sha, max_size)
         while kind == "tag" and content is not None:
-            header = dict(line.split(b" ", 1) for line in content.split(b"\n\n", 1)[0].splitlines()
-                          if b" " in line)
-            sha = header[b"object"].decode("ascii", "replace")
+            sha = _tagged(content)[1]
             kind, content = objects.read(sha, max_size)
         origin = Origin(commit=name, author="", email="", date="", kind="tag")
         if kind == "blob":
@@ -191,6 +183,18 @@ def tagged_files(objects: git.ObjectReader, cwd: str | None = None,
                 _, entry_kind, blob = mode_kind_sha.split(" ")
                 if entry_kind == "blob":
                     yield f"(tagged tree) {name}:{path}", origin, objects.read(blob, max_size)[1]
+
+
+def _refs(cwd: str | None, *patterns: str) -> list[list[str]]:
+    """[object type, object, ref name] of each ref (matching `patterns`, when given)."""
+    out = git.run(["for-each-ref", "--format=%(objecttype) %(objectname) %(refname)", *patterns], cwd=cwd)
+    return [line.split(" ", 2) for line in out.decode("utf-8", "surrogateescape").splitlines()]
+
+
+def _tagged(content: bytes) -> tuple[str, str]:
+    """The type and id of the object an annotated tag names (its `type` and `object` headers)."""
+    header = dict(line.split(b" ", 1) for line in content.split(b"\n\n", 1)[0].splitlines() if b" " in line)
+    return header.get(b"type", b"").decode("ascii", "replace"), header[b"object"].decode("ascii", "replace")
 
 
 def _tag_origin(name: str, content: bytes) -> Origin:
