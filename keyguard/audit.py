@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 
 from keyguard import git
-from keyguard.config import CONFIG_NAME, Config, find_config, has_tool_section, load_config, parse_size
+from keyguard.config import CONFIG_NAME, Config, find_config, load_config, parse_size, tool_section_in
 from keyguard.errors import GitError, KeyguardError
 from keyguard.history import scan_history
 from keyguard.model import Blob, Confidence, Finding, Origin, is_file_path, redact
@@ -150,15 +150,11 @@ def _config_at_head(top: str) -> Config:
     bare one, a mirror, a clone made for the audit."""
     for name in (CONFIG_NAME, "pyproject.toml"):
         try:
-            text = git.run(["show", f"HEAD:{name}"], cwd=top)
+            content = git.run(["show", f"HEAD:{name}"], cwd=top)
         except GitError:
             continue  # not in HEAD, or no HEAD
-        with tempfile.TemporaryDirectory(prefix="keyguard-config-") as scratch:
-            path = os.path.join(scratch, name)
-            with open(path, "wb") as handle:
-                handle.write(text)
-            if name == CONFIG_NAME or has_tool_section(path):
-                return load_config(path, top, datetime.date.today(), label=f"HEAD:{name}")
+        if name == CONFIG_NAME or tool_section_in(content.decode("utf-8", "replace")):
+            return load_config(name, top, datetime.date.today(), label=f"HEAD:{name}", content=content)
     return Config(root=top)
 
 

@@ -62,14 +62,14 @@ def find_config(start: str) -> tuple[str, str | None]:
 
 
 def load_config(path: str | None, root: str, today: datetime.date, compile_paths: bool = False,
-                label: str | None = None) -> Config:
+                label: str | None = None, content: bytes | None = None) -> Config:
     """The configuration, or ConfigError listing every problem, one per line, each starting
     with `label` (the path by default). [[allow]] paths are compiled when a finding first needs
-    them, or now with `compile_paths`."""
+    them, or now with `compile_paths`. `content` is the file's, when read elsewhere (HEAD)."""
     if path is None:
         return Config(root=root)
     label = label or _label(path)
-    table = _read_table(path, label)
+    table = _read_table(path, label, content)
     problems: list[str] = []
     _check_keys(table, _TOP_KEYS, label, problems)
     rules = _rules(table.get("rules", []), label, problems)
@@ -180,11 +180,13 @@ def _label(path: str) -> str:
     return path if relative.startswith("..") else relative
 
 
-def _read_table(path: str, label: str) -> dict[str, Any]:
+def _read_table(path: str, label: str, content: bytes | None = None) -> dict[str, Any]:
     tomllib = _toml()
     try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
+        if content is None:
+            with open(path, "rb") as handle:
+                content = handle.read()
+        data = tomllib.loads(content.decode("utf-8"))
     except OSError as e:
         raise ConfigError(f"{label}: cannot read: {e.strerror}") from e
     except tomllib.TOMLDecodeError as e:
@@ -214,9 +216,13 @@ def has_tool_section(pyproject: str) -> bool:
     `[tool.keyguard]`, `keyguard = ...` under `[tool]`, or a dotted `tool.keyguard.x = ...`."""
     try:
         with open(pyproject, encoding="utf-8", errors="replace") as handle:
-            text = handle.read()
+            return tool_section_in(handle.read())
     except OSError:
         return False
+
+
+def tool_section_in(text: str) -> bool:
+    """Whether a pyproject.toml's text holds a keyguard section (has_tool_section)."""
     if _TOOL_SECTION.search(text):
         return True
     if "keyguard" not in text:
