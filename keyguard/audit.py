@@ -230,8 +230,8 @@ def sightings(name: str, root: str, findings: Sequence[Finding], show_secrets: b
         # encoded there (base64 in a Kubernetes Secret, percent-escapes): what detection finds
         if finding.path not in found_at_head:
             text = decode_text(content) if content else None
-            blob = Blob(path=finding.path, text=text or "")
-            found_at_head[finding.path] = {c.secret for c in candidates_in(blob, policy)} if text else set()
+            found_at_head[finding.path] = set() if text is None else {
+                c.secret for c in candidates_in(Blob(path=finding.path, text=text), policy)}
         return finding.secret in found_at_head[finding.path]
 
     return [Sighting(digest=f.secret_sha256, shown=f.secret if show_secrets else redact(f.secret),

@@ -7,7 +7,6 @@ if TYPE_CHECKING:
     from typing import ClassVar
 
 
-
 class KeyguardError(Exception):
     exit_code: ClassVar[int] = 2
 

@@ -8,6 +8,7 @@ A local worker that dies makes the audit incomplete (exit 4).
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Sequence
 
 from keyguard.audit import AuditSettings, RepositoryFailed, Sighting, audit_one
@@ -84,8 +85,6 @@ def _wait_with_workers(client: Any, futures: list[Any]) -> str | None:
     NO_WORKERS_WAIT seconds without a worker the remaining tasks are cancelled and the reason
     returned, for them to be reported as not scanned. Adaptive clusters start workers for
     pending tasks well within that time."""
-    import os
-
     import distributed
 
     patience = float(os.environ.get("KEYGUARD_DASK_NO_WORKERS_WAIT", NO_WORKERS_WAIT))

@@ -7,7 +7,6 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-
 def compile_linear(pattern: str) -> Any:
     """An RE2 pattern (no look-around, no backreferences); ValueError says what is wrong."""
     import re2  # only configurations with regexes pay for it

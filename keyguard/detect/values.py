@@ -11,7 +11,6 @@ KNOWN_PUBLIC_KEYS = {
 }
 
 
-
 def known_public_key(value: str) -> str | None:
     """The label of a well-known public key; hex is the same key in either case."""
     return KNOWN_PUBLIC_KEYS.get(value) or KNOWN_PUBLIC_KEYS.get(value.lower())

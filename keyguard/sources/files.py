@@ -153,7 +153,7 @@ def _read_capped(handle: BinaryIO, limit: int, expected: int = 1 << 20) -> bytes
     while total < limit and (chunk := handle.read(min(limit - total, 1 << 20))):
         chunks.append(chunk)
         total += len(chunk)
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    return b"".join(chunks)  # one piece: that piece itself, not a copy
 
 
 def _not_to_read(path: str, info: os.stat_result, max_size: int) -> Skipped | None:
