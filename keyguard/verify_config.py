@@ -64,7 +64,7 @@ def parse_verify(raw: dict[str, Any], where: str, problems: list[str]) -> Verify
     if len(problems) > before:
         return None
     return VerifyEntry(rules=tuple(rules), url=str(url), method=method,
-                       header=raw.get("header", "X-API-KEY"),
+                       header=header,
                        live_status=tuple(_list(raw, "live-status", int, where, problems) or (200,)),
                        rejected_status=tuple(_list(raw, "rejected-status", int, where, problems)
                                              or (401, 403)),
