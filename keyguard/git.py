@@ -43,12 +43,13 @@ def environment(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
-def run(args: Sequence[str], *, cwd: str | None = None, input: bytes | None = None) -> bytes:
+def run(args: Sequence[str], *, cwd: str | None = None, input: bytes | None = None,
+        env: dict[str, str] | None = None) -> bytes:
     """Run git and return its stdout; a failure raises GitError with git's message."""
     command = ["git", *_SAFE, *args]
     try:
         done = subprocess.run(command, cwd=cwd, input=input, capture_output=True, check=False,
-                              env=environment())
+                              env=environment() if env is None else env)
     except FileNotFoundError as e:
         raise GitError("git is not installed or not on PATH") from e
     if done.returncode != 0:
@@ -107,6 +108,16 @@ def _message(stderr: bytes) -> str:
     lines = stderr.decode("utf-8", "replace").strip().splitlines() or ["no message"]
     reasons = [line for line in lines if line.startswith(("fatal:", "error:"))]
     return (reasons or lines)[-1]
+
+
+def ignored_paths(directory: str) -> list[str]:
+    """The untracked paths under `directory` that git ignores, relative to it; a directory
+    ignored whole ends with "/" ("./" when `directory` is). Asked of the repository that holds
+    `directory`, whatever GIT_DIR says: the walk finds repositories by their .git, so must this."""
+    env = {name: value for name, value in environment().items() if name not in _ENV_PATHS}
+    out = run(["ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory"],
+              cwd=directory, env=env)
+    return os.fsdecode(out).split("\0")[:-1]
 
 
 def is_null_sha(sha: str) -> bool:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Run, drain_terminal, fake_key
+from tests.conftest import Repo, Run, drain_terminal, fake_key
 
 Keyguard = Callable[..., Run]
 ISSUE_KEY = "3f0c9e1d2b7a48c6" + "a5e4d3c2b1a09f8e"
@@ -130,6 +130,53 @@ def test_gitignored_files_are_skipped_in_a_work_tree(keyguard: Keyguard, tmp_pat
     assert keyguard("scan", tmp_path / "sub").out.count("secret.env") == 0
     assert "debug.log" in keyguard("scan", tmp_path / "debug.log").out  # named: scanned
     assert "secret.env" in keyguard("scan", tmp_path, "--no-ignore").out
+
+
+def test_git_decides_what_is_ignored(keyguard: Keyguard, tmp_path: Path, key: str) -> None:
+    # Tracked files are scanned though a pattern matches them (a force-added .env is
+    # committed); core.excludesFile applies as .gitignore does; a nested repository's own
+    # .gitignore applies inside it; GIT_DIR naming another repository changes none of it.
+    repo = Repo(tmp_path / "repo")
+    repo.write(".gitignore", ".env\nbuild/\n")
+    repo.write(".env", f"IMIN_API_KEY={key}\n")
+    repo.write("build/kept.env", f"IMIN_API_KEY={key}\n")
+    repo.write("build/out.env", f"IMIN_API_KEY={key}\n")
+    repo.stage(".gitignore")
+    repo.git("add", "-f", ".env", "build/kept.env")
+    repo.write("mine/local.env", f"IMIN_API_KEY={key}\n")
+    (tmp_path / "excludes").write_text("mine/\n")
+    repo.git("config", "core.excludesFile", str(tmp_path / "excludes"))
+    nested = Repo(tmp_path / "repo" / "vendor" / "lib")
+    nested.write(".gitignore", "*.log\n")
+    nested.write("debug.log", f"X-API-KEY: {key}\n")
+    nested.write("app.env", f"IMIN_API_KEY={key}\n")
+    other = Repo(tmp_path / "other")
+    for env in ({}, {"GIT_DIR": str(other.path / ".git")}):
+        run = repo.keyguard("scan", "--format", "json", env=env)
+        assert run.code == 1, run.err
+        paths = sorted(f["path"] for f in json.loads(run.out)["findings"])
+        assert paths == [".env", "build/kept.env", "vendor/lib/app.env"], (env, paths)
+
+
+def test_a_named_directory_is_scanned_though_ignored(keyguard: Keyguard, tmp_path: Path,
+                                                     key: str) -> None:
+    repo = Repo(tmp_path)
+    repo.write(".gitignore", "node_modules/\n")
+    repo.write("node_modules/pkg/config.env", f"IMIN_API_KEY={key}\n")
+    assert repo.keyguard("scan").code == 0
+    run = repo.keyguard("scan", "node_modules")
+    assert run.code == 1 and "node_modules/pkg/config.env" in run.out
+
+
+def test_when_git_cannot_list_ignored_files_everything_is_scanned(keyguard: Keyguard, tmp_path: Path,
+                                                                   key: str) -> None:
+    # a .git file naming a git directory that is gone: a moved worktree, a broken submodule
+    (tmp_path / ".git").write_text("gitdir: /nonexistent/keyguard-test/.git\n")
+    (tmp_path / ".gitignore").write_text("*.log\n")
+    (tmp_path / "debug.log").write_text(f"X-API-KEY: {key}\n")
+    run = keyguard("scan", tmp_path)
+    assert run.code == 1 and "debug.log" in run.out
+    assert "cannot ask git what .gitignore excludes" in run.err and "scanning every file" in run.err
 
 
 def test_gitignore_lines_pathspec_rejects_do_not_stop_the_walk(keyguard: Keyguard, tmp_path: Path,

@@ -42,6 +42,11 @@ def error(message: str) -> None:
     _write(sys.stderr, f"keyguard: {message}\n")
 
 
+def warning(message: str) -> None:
+    """A warning on stderr: said, the command goes on."""
+    error(f"warning: {neutralise(message)}")
+
+
 def _write(stream: TextIO, text: str) -> None:
     stream.write(text)
     stream.flush()
@@ -56,8 +61,8 @@ def load_configuration(config_path: str | None, compile_paths: bool = False) -> 
             raise UsageError(f"--config: {problem}: {config_path!r}")
         found = config_path
     config = load_config(found, root, datetime.date.today(), compile_paths)
-    for warning in config.warnings:
-        error(f"warning: {neutralise(warning)}")
+    for message in config.warnings:
+        warning(message)
     return config
 
 

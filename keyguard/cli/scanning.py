@@ -18,6 +18,7 @@ from keyguard.cli.common import (
     progress_display,
     size_option,
     timed,
+    warning,
 )
 from keyguard.cli.options import jobs_option, report_options
 from keyguard.cli.staged import run_staged
@@ -58,7 +59,7 @@ def scan(paths: tuple[str, ...], stdin_name: str, max_file_size: str | None,
     started = time.perf_counter()
     policy = load_policy(report)
     walk = WalkOptions(max_file_size=size_option(max_file_size, policy.config.max_file_size),
-                       follow_symlinks=follow_symlinks, use_gitignore=not no_ignore)
+                       follow_symlinks=follow_symlinks, use_gitignore=not no_ignore, warn=warning)
     result = scan_items(_items(paths or (".",), stdin_name, walk), policy, jobs or default_jobs())
     named = frozenset({os.path.normpath(p) for p in paths} | {stdin_name})
     return finish(timed(result, started), report, named, policy.config)

@@ -14,6 +14,7 @@ from keyguard.cli.common import (
     baseline_file,
     error,
     load_configuration,
+    warning,
     write_atomically,
 )
 from keyguard.cli.options import config_options
@@ -81,7 +82,7 @@ def baseline(update: bool, prune: bool, reason: str, config_path: str | None,
 def _working_tree_findings(config: Config, strict: bool = True) -> list[Finding]:
     """Blocking findings of the repository's files, allowlists applied, the baseline ignored."""
     policy = Policy(config=config, report_at=config.block_at, base=".")
-    walk = WalkOptions(max_file_size=config.max_file_size)
+    walk = WalkOptions(max_file_size=config.max_file_size, warn=warning)
     result = scan_items(read_paths([config.root], walk), policy)
     for problem in result.errors:
         prefix = "" if strict else "warning: "

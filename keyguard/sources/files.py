@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import stat
 from collections.abc import Iterator, Sequence
 
-from keyguard import gitignore
-from keyguard.errors import UsageError
+from keyguard import git
+from keyguard.errors import GitError, UsageError
 from keyguard.model import Blob, Item, ScanError, Skipped, Unread
 from keyguard.record import Record
 from keyguard.sources.text import SNIFF, UTF16_BOMS, decode_text, is_binary
@@ -17,15 +16,17 @@ from keyguard.worktree import repository_root
 
 TYPE_CHECKING = False  # typing's, without importing typing (see keyguard/record.py)
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import BinaryIO
 
-    import pathspec
+    Warn = Callable[[str], None]
 
 
 class WalkOptions(Record):
     max_file_size: int
     follow_symlinks: bool = False
     use_gitignore: bool = True
+    warn: Warn | None = None  # told when git cannot say what .gitignore excludes
 
 
 def read_paths(paths: Sequence[str], options: WalkOptions) -> Iterator[Item]:
@@ -57,7 +58,7 @@ def _read_named(path: str, options: WalkOptions) -> Iterator[Item]:
         return
     if stat.S_ISDIR(info.st_mode):
         root = repository_root(path) if options.use_gitignore else None
-        yield from _walk(path, options, _Ignores.for_directory(root, path))
+        yield from _walk(path, options, _Ignores.for_directory(root, path, options.warn))
     elif stat.S_ISREG(info.st_mode):
         yield Unread(path=path, size=info.st_size, limit=options.max_file_size)
     else:  # a pipe or device named by the user (`<(command)`, /dev/stdin): read as `-` is
@@ -252,61 +253,49 @@ def _describe(error: OSError) -> str:
 
 
 class _Ignores:
-    """The .gitignore files that apply to a directory, deepest last."""
+    """Where git ignores files: the untracked files and directories that .gitignore files,
+    .git/info/exclude and core.excludesFile exclude, as git lists them (absolute paths; a
+    directory ignored whole ends with a slash). A tracked file is never among them: git
+    records its changes, ignored or not."""
 
-    def __init__(self, root: str | None, specs: tuple[tuple[str, pathspec.GitIgnoreSpec], ...]):
-        self.root = root
-        self.specs = specs
+    def __init__(self, root: str | None, paths: frozenset[str], warn: Warn | None) -> None:
+        self.root = root  # the repository whose listing this is; None: nothing is ignored
+        self.paths = paths
+        self.warn = warn
         self.cwd = os.getcwd()  # once: os.path.abspath asks for it at each call
 
     @classmethod
-    def for_directory(cls, root: str | None, directory: str) -> _Ignores:
-        ignores = cls(root, ())
+    def for_directory(cls, root: str | None, directory: str, warn: Warn | None) -> _Ignores:
+        """What git ignores under a named directory. One that git ignores itself was asked
+        for by name: nothing in it is ignored."""
+        ignores = cls(root, frozenset(), warn)
         if root is None:
             return ignores
-        ignores = ignores._with(root, os.path.join(root, ".git", "info", "exclude"))
-        # .gitignore files of the directories above the named one apply too; its own and those
-        # below are read as the walk enters them.
-        ancestors = []
-        current = os.path.abspath(directory)
-        while current != root:
-            current = os.path.dirname(current)
-            ancestors.append(current)
-        for base in reversed(ancestors):
-            ignores = ignores._with(base, os.path.join(base, ".gitignore"))
-        return ignores
+        listed = ignores._listed(os.path.abspath(directory))
+        return ignores if os.path.abspath(directory) + os.sep in listed else cls(root, listed, warn)
 
     def entering(self, directory: str, names: list[str]) -> _Ignores:
-        if self.root is None or ".gitignore" not in names:
-            return self
+        """The walk enters a directory: a repository nested in this one (a submodule, a clone)
+        has its own listing, git's answer for this one stops at it."""
         absolute = os.path.abspath(directory)
-        return self._with(absolute, os.path.join(absolute, ".gitignore"))
-
-    def _with(self, base: str, ignore_file: str) -> _Ignores:
-        try:
-            with open(ignore_file, encoding="utf-8", errors="replace") as handle:
-                lines = handle.read().splitlines()
-        except OSError:
+        if self.root is None or ".git" not in names or absolute == self.root:
             return self
-        if all(not line.strip() or line.startswith("#") for line in lines):
-            return self  # comments only, as in a new repository's .git/info/exclude
+        return _Ignores(self.root, self.paths | self._listed(absolute), self.warn)
+
+    def _listed(self, directory: str) -> frozenset[str]:
         try:
-            spec = gitignore.compiled(lines)
-        except (ValueError, re.error):  # a pattern git matches nothing with, as `foo\` or `[z-a]`
-            spec = gitignore.compiled([line for line in lines if gitignore.problem(line) is None])
-        return _Ignores(self.root, (*self.specs, (base, spec)))
+            listed = git.ignored_paths(directory)
+        except GitError as e:  # not a repository after all, a refused owner, no git...
+            if self.warn is not None:
+                self.warn(f"{directory}: cannot ask git what .gitignore excludes ({e}); "
+                          "scanning every file in it")
+            return frozenset()
+        # "dir/" for a directory ignored whole: its absolute path ends with a separator
+        return frozenset(os.path.normpath(os.path.join(directory, path)) + os.sep * path.endswith("/")
+                         for path in listed)
 
     def ignored(self, path: str, is_dir: bool) -> bool:
-        if not self.specs:
+        if not self.paths:
             return False
         absolute = os.path.normpath(os.path.join(self.cwd, path))
-        for base, spec in reversed(self.specs):
-            # Both are normalised absolute paths: below `base`, the rest of the string is the
-            # relative path (os.path.relpath asks for the working directory twice a call).
-            below = absolute.startswith(base + os.sep) and len(base) > 1
-            relative = absolute[len(base) + 1 :] if below else os.path.relpath(absolute, base)
-            relative = relative.replace(os.sep, "/")
-            result = spec.check_file(relative + "/" if is_dir else relative)
-            if result.include is not None:
-                return bool(result.include)
-        return False
+        return (absolute + os.sep if is_dir else absolute) in self.paths
