@@ -132,6 +132,22 @@ def test_gitignored_files_are_skipped_in_a_work_tree(keyguard: Keyguard, tmp_pat
     assert "secret.env" in keyguard("scan", tmp_path, "--no-ignore").out
 
 
+def test_quiet_still_writes_the_report_file(keyguard: Keyguard, tmp_path: Path, key: str) -> None:
+    # -q silences stdout only: a CI job uploads the file, and an old one must not stay behind
+    target = tmp_path / "src"
+    target.mkdir()
+    (target / "k.env").write_text(f"IMIN_API_KEY={key}\n")
+    report = tmp_path / "report.json"
+    assert keyguard("scan", target, "-q", "--format", "json", "-o", report).code == 1
+    (target / "k.env").unlink()
+    run = keyguard("scan", target, "-q", "--format", "json", "-o", report)
+    assert run.code == 0 and run.out == ""
+    assert json.loads(report.read_text())["findings"] == []
+    assert keyguard("scan", target, "-q", "--format", "junit", "-o", tmp_path / "j.xml").code == 0
+    assert "<testcase" in (tmp_path / "j.xml").read_text()
+    assert keyguard("scan", target, "-q").out == ""
+
+
 def test_git_decides_what_is_ignored(keyguard: Keyguard, tmp_path: Path, key: str) -> None:
     # Tracked files are scanned though a pattern matches them (a force-added .env is
     # committed); core.excludesFile applies as .gitignore does; a nested repository's own

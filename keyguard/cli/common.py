@@ -157,13 +157,11 @@ def _emit(result: ScanResult, report: dict[str, Any], rules: tuple[Rule, ...]) -
         raise UsageError("two reports would go to one file: give each --report and --output its own path")
     for name, path in report["reports"]:
         write_atomically(path, renderer(name)(result, replace(options, color=False)), mode=0o600)
-    if report["quiet"] and not result.findings and result.complete:
-        return
     text = renderer(report["format_name"])(result, options)
-    if output is None:
-        _write(sys.stdout, text)
-    else:
+    if output is not None:  # a file asked for is written even when quiet: CI reads it
         write_atomically(output, text, mode=0o600)
+    elif not (report["quiet"] and not result.findings and result.complete):
+        _write(sys.stdout, text)
 
 
 def progress_display() -> Callable[[int, int], None] | None:

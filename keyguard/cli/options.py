@@ -48,7 +48,8 @@ def report_options(command: Callable[..., int]) -> Callable[..., int]:
         click.option("--only-live", is_flag=True,
                      help="With --verify: report only keys that are live (the exit code still "
                           "counts every blocking finding)."),
-        click.option("--quiet", "-q", is_flag=True, help="Print nothing when nothing is found."),
+        click.option("--quiet", "-q", is_flag=True,
+                     help="Print nothing when nothing is found (report files are still written)."),
         click.option("--verbose", "-v", is_flag=True, help="List skipped files."),
         click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR set)."),
     ]
