@@ -77,7 +77,8 @@ def load_config(path: str | None, root: str, today: datetime.date, compile_paths
     allow = _entries(table.get("allow", []), "allow", ALLOW_KEYS,
                      functools.partial(parse_allow, known_rules=known, compile_paths=compile_paths),
                      label, problems)
-    verify = _entries(table.get("verify", []), "verify", VERIFY_KEYS, parse_verify, label, problems)
+    verify = _entries(table.get("verify", []), "verify", VERIFY_KEYS,
+                      functools.partial(parse_verify, known_rules=known), label, problems)
     settings = _settings(table, label, problems)
     if problems:
         raise ConfigError("\n".join(problems))

@@ -37,7 +37,8 @@ _NUMBERS = (("timeout", 5.0, (0.1, 300)), ("concurrency", 4, (1, 64)), ("rate", 
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 9110 token
 
 
-def parse_verify(raw: dict[str, Any], where: str, problems: list[str]) -> VerifyEntry | None:
+def parse_verify(raw: dict[str, Any], where: str, problems: list[str],
+                 known_rules: tuple[str, ...] = ()) -> VerifyEntry | None:
     import urllib.parse  # only configurations with [[verify]] entries need it
 
     before = len(problems)
@@ -48,6 +49,9 @@ def parse_verify(raw: dict[str, Any], where: str, problems: list[str]) -> Verify
     rules = _list(raw, "rules", str, where, problems)
     if not rules:
         problems.append(f"{where}: 'rules' must name the rules whose keys this endpoint checks")
+    # a misspelt rule would leave the entry unused, its keys sent to the built-in endpoint
+    problems += [f"{where}: 'rules': no rule {name!r} (rules: {', '.join(known_rules)})"
+                 for name in rules if isinstance(name, str) and name not in known_rules]
     method = raw.get("method", "GET")
     if method not in ("GET", "HEAD", "POST"):
         problems.append(f"{where}: 'method' must be GET, HEAD or POST")

@@ -228,10 +228,13 @@ def test_only_live_says_what_it_hides(repo: Repo, api: int) -> None:
     ("timeout = 1e300", "'timeout' must be a number from 0.1 to 300"),
     ("rate = 1e-300", "'rate' must be a number from 0.01 to 1000"),
     ("concurrency = 100000", "'concurrency' must be a number from 1 to 64"),
+    # a misspelt rule left the entry unused: its keys went to the built-in endpoint instead
+    ('rules = ["hex32_key"]', "'rules': no rule 'hex32_key' (rules: x-api-key, hex32-key)"),
 ])
 def test_verify_settings_out_of_range_are_configuration_errors(repo: Repo, setting: str,
                                                                message: str) -> None:
-    entry = '[[verify]]\nrules = ["hex32-key"]\nurl = "https://example.org/x"\n'
-    repo.write(".keyguard.toml", f"{entry}{setting}\n")
+    rules = "" if setting.startswith("rules") else 'rules = ["hex32-key"]\n'
+    entry = f'url = "https://example.org/x"\n{rules}'
+    repo.write(".keyguard.toml", f"[[verify]]\n{entry}{setting}\n")
     run = repo.keyguard("config", "check")
     assert run.code == 3 and message in run.err and "Traceback" not in run.err
