@@ -71,7 +71,7 @@ def find(text: str, path: str, at_least: Confidence = Confidence.LOW) -> Iterato
         if text[max(0, start - 5) : start].lower() == _SERVER_PREFIX:
             start -= 6 if text[start - 6 : start - 5] == "$" else 5
         if _is_name_char(text, start - 1) or _is_name_char(text, end):
-            continue  # HTTP_X_API_KEY, X-API-KEY-ID: other names
+            continue  # X-API-KEY-ID, MY_X_API_KEY: other names
         hit = _value_after(text, start, end)
         if hit is not None:
             yield hit
