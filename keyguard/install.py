@@ -49,7 +49,7 @@ def hook_script(hook: str) -> str:
     pushing = hook == "pre-push"
     return _SCRIPT.format(
         marker=MARKER, hook=hook, chained=CHAINED_SUFFIX, python=shlex.quote(sys.executable),
-        command=_COMMANDS[hook], args='"$@"' if pushing else "",
+        command=_COMMANDS[hook], args='-- "$@"' if pushing else "",
         action="push" if pushing else "commit", skip=_SKIP[hook],
         # git gives pre-push its ref list on stdin: keep it for both hooks
         read_input='input=$(cat)\n' if pushing else "",

@@ -39,6 +39,35 @@ def test_try_repo_blocks_a_staged_key_only(repo: Repo, pre_commit_home: str) -> 
     assert KEY not in done.stdout + done.stderr
 
 
+def test_file_names_like_options_are_file_names(repo: Repo, pre_commit_home: str) -> None:
+    # pre-commit passes staged names as they are: `-o` before `a.env` once wrote the report
+    # over a.env, `-h` printed help and let the key through
+    repo.write("README.md", "hello\n")
+    repo.stage()
+    repo.commit("base")
+    repo.write("a.env", f"IMIN_API_KEY={KEY}\n")
+    repo.write("-h", "help\n")
+    repo.write("-o", "out\n")
+    repo.git("add", "--", "a.env", "-h", "-o")
+    done = pre_commit(repo, pre_commit_home, "try-repo", str(ROOT), "keyguard")
+    assert done.returncode == 1 and "hex32-key" in done.stdout, done.stdout + done.stderr
+    assert (repo.path / "a.env").read_text() == f"IMIN_API_KEY={KEY}\n"
+
+
+def test_a_rename_of_a_committed_key_adds_nothing(repo: Repo, pre_commit_home: str) -> None:
+    # with the file names given, git once compared only the new name and saw an added file
+    repo.write("old.env", f"IMIN_API_KEY={KEY}\n")
+    repo.stage()
+    repo.commit("the key, before keyguard")
+    repo.git("mv", "old.env", "new.env")
+    done = pre_commit(repo, pre_commit_home, "try-repo", str(ROOT), "keyguard")
+    assert done.returncode == 0, done.stdout + done.stderr
+    repo.write("new.env", f"IMIN_API_KEY={KEY}\nIMIN_OTHER_KEY={fake_key('renamed')}\n")
+    repo.stage("new.env")
+    done = pre_commit(repo, pre_commit_home, "try-repo", str(ROOT), "keyguard")
+    assert done.returncode == 1 and "new.env:2:" in done.stdout, done.stdout + done.stderr
+
+
 def test_try_repo_pre_push_range(repo: Repo, pre_commit_home: str) -> None:
     repo.write("README.md", "hello\n")
     repo.stage()

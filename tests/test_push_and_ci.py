@@ -53,6 +53,19 @@ def test_push_of_a_new_branch_with_a_key_three_commits_back_is_blocked(pushed: R
     assert "refs/heads/feature" not in pushed.git("ls-remote", "--heads", "origin")
 
 
+def test_a_remote_named_like_an_option_is_not_read_as_one(pushed: Repo, tmp_path: Path) -> None:
+    # git passes the remote's name to the hook: `-h` made it print help and exit 0
+    assert pushed.keyguard("install", "--hook", "pre-push").code == 0
+    other = tmp_path / "other.git"
+    pushed.git("init", "-q", "--bare", str(other))
+    pushed.git("remote", "add", "--", "-h", str(other))
+    add_commits(pushed, leak_at=0, count=1)
+    done = subprocess.run(["git", "push", "--", "-h", "main"], cwd=pushed.path, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode != 0 and "x-api-key" in done.stdout + done.stderr, done.stderr
+    assert "refs/heads/main" not in pushed.git("ls-remote", "--heads", str(other))
+
+
 def test_clean_push_goes_through_and_deletion_scans_nothing(pushed: Repo) -> None:
     assert pushed.keyguard("install", "--hook", "pre-push").code == 0
     pushed.git("checkout", "-q", "-b", "feature")

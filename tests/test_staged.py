@@ -309,3 +309,13 @@ def test_the_hook_call_has_the_defaults_click_would_give() -> None:
 
     params = staged.make_context("staged", []).params
     assert {name: value for name, value in params.items() if name != "paths"} == REPORT_DEFAULTS
+
+
+def test_paths_like_options_that_name_no_file_are_usage_errors(repo: Repo) -> None:
+    # an option put in pre-commit's `args:` lands after `--`: it must not narrow the scan to nothing
+    repo.write("a.env", "x\n")
+    repo.stage()
+    run = repo.keyguard("staged", "--", "--min-confidence", "a.env")
+    assert run.code == 2 and "no such file: '--min-confidence'" in run.err
+    run = repo.keyguard("staged", "--", "../elsewhere")
+    assert run.code == 2 and "not in the repository" in run.err

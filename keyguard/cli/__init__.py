@@ -31,12 +31,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Every outcome maps to an exit code here, so a crash can never look like a clean scan."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        if args[:1] == ["staged"] and not any(arg.startswith("-") for arg in args[1:]):
-            # The pre-commit hook's call, `keyguard staged [PATH...]`: run without loading
-            # click (a quarter of the hook's start-up); options go through click below.
+        paths = _staged_paths(args)
+        if paths is not None:
+            # The hooks' call: run without loading click (a quarter of the hook's start-up);
+            # options go through click below.
             from keyguard.cli.staged import run_staged
 
-            result: object = run_staged(tuple(args[1:]), dict(REPORT_DEFAULTS))
+            result: object = run_staged(paths, dict(REPORT_DEFAULTS))
         else:
             from keyguard.cli.commands import invoke
 
@@ -57,3 +58,14 @@ def main(argv: Sequence[str] | None = None) -> int:
               "Please report it with the traceback above.")
         return EXIT_INTERNAL
     return result if isinstance(result, int) else EXIT_CLEAN
+
+
+def _staged_paths(args: list[str]) -> tuple[str, ...] | None:
+    """The PATHs of `keyguard staged [PATH...] [-- PATH...]`, or None when there are options."""
+    if args[:1] != ["staged"]:
+        return None
+    before, after = args[1:], []
+    if "--" in before:
+        end = before.index("--")
+        before, after = before[:end], before[end + 1 :]
+    return None if any(arg.startswith("-") for arg in before) else (*before, *after)

@@ -6,10 +6,12 @@ installed hook call it); with options, click parses them and calls the same func
 
 from __future__ import annotations
 
+import os
 import time
 
 from keyguard import git
 from keyguard.cli.common import EXIT_FINDINGS, error, finish, load_policy, timed
+from keyguard.errors import UsageError
 from keyguard.scan import scan_items
 from keyguard.sources.staged import read_staged
 
@@ -22,9 +24,23 @@ def run_staged(paths: tuple[str, ...], report: dict[str, Any]) -> int:
     started = time.perf_counter()
     root, merge_head = git.toplevel_and_git_path("MERGE_HEAD")
     policy = load_policy(report, base=root)
-    result = scan_items(read_staged(paths, policy.config.max_file_size, merge_head), policy)
+    wanted = tuple(_from_top(path, root) for path in paths)
+    result = scan_items(read_staged(wanted, policy.config.max_file_size, merge_head), policy)
     code = finish(timed(result, started), report, config=policy.config)
     if code == EXIT_FINDINGS:
         error("commit blocked. Remove the key (see fix above), or skip this check once with "
               "`git commit --no-verify` (pre-commit: SKIP=keyguard git commit).")
     return code
+
+
+def _from_top(path: str, root: str) -> str:
+    """A PATH argument from the top level. pre-commit passes file names after `--`: one that
+    looks like an option and names no file was meant as one (in the hook's `args:`), and
+    would otherwise narrow the scan to nothing."""
+    if path.startswith("-") and not os.path.lexists(path):
+        raise UsageError(f"no such file: {path!r} (options go before `--`; with pre-commit, "
+                         "put settings in .keyguard.toml: `args:` come after it)")
+    relative = os.path.relpath(os.path.abspath(path), root)
+    if relative == ".." or relative.startswith(".." + os.sep):
+        raise UsageError(f"not in the repository at {root}: {path!r}")
+    return relative.replace(os.sep, "/")

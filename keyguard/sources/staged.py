@@ -24,20 +24,24 @@ _DIFF_OPTIONS = ["--no-color", "--no-ext-diff", "--no-textconv", "--no-relative"
 def read_staged(paths: Sequence[str], max_size: int, merge_head: str,
                 cwd: str | None = None) -> Iterator[Blob | Skipped | ScanError]:
     """Each added or changed file of the index, with the lines this commit adds or changes.
-    `merge_head` is the path of MERGE_HEAD (`git rev-parse --git-path MERGE_HEAD`)."""
-    pathspec = ["--", *paths] if paths else []
+    `merge_head` is the path of MERGE_HEAD (`git rev-parse --git-path MERGE_HEAD`). `paths`
+    (from the top level; files or directories) narrow the files read once git has compared the
+    whole index: a file renamed into them is still a rename, its source being outside them."""
+    wanted = tuple(path.rstrip("/") for path in paths)
     with git.ObjectReader(cwd) as objects:
         try:
-            staged, added = _diff("HEAD", pathspec, cwd, objects, max_size)
+            staged, added = _diff("HEAD", cwd, objects, max_size)
         except GitError:
             if git.has_commit("HEAD", cwd):
                 raise
-            staged, added = _diff(git.empty_tree(cwd), pathspec, cwd, objects, max_size)  # all is new
+            staged, added = _diff(git.empty_tree(cwd), cwd, objects, max_size)  # all is new
         for parent in _merge_heads(merge_head, cwd):
             # Concluding a merge: a line is this commit's only if it is new to every parent.
-            theirs = _diff(parent, pathspec, cwd, objects, max_size)[1]
+            theirs = _diff(parent, cwd, objects, max_size)[1]
             added = {path: lines & theirs.get(path, set()) for path, lines in added.items()}
         for path, _, sha in staged:
+            if wanted and not any(path == w or path.startswith(w + "/") or w == "." for w in wanted):
+                continue
             _, data = objects.read(sha, max_size)
             if data is None:
                 yield Skipped.over_size_cap(path, max_size)
@@ -49,14 +53,14 @@ def read_staged(paths: Sequence[str], max_size: int, merge_head: str,
                 yield Blob(path=path, text=text, only_lines=frozenset(added.get(path, ())))
 
 
-def _diff(base: str, pathspec: list[str], cwd: str | None, objects: git.ObjectReader,
+def _diff(base: str, cwd: str | None, objects: git.ObjectReader,
           max_size: int) -> tuple[list[tuple[str, str, str]], dict[str, set[int]]]:
     """One `git diff-index --patch-with-raw -z`: the raw entries (NUL-separated), an empty
     field, then the `-U0` patch whose hunks give the added lines. A changed file the patch
     has no text for (binary to git, as UTF-16 is, or by an attribute) has its added lines
     found here, when it is text to keyguard."""
     out = git.run(["diff-index", "--cached", "--patch-with-raw", "-z", "-U0", "--no-abbrev",
-                   *_DIFF_OPTIONS, base, *pathspec], cwd=cwd)
+                   *_DIFF_OPTIONS, base], cwd=cwd)
     raw, separator, patch = out.partition(b"\0\0")
     staged = list(staged_blobs(raw + b"\0" if separator else raw))
     added = added_lines(patch)
