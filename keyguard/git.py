@@ -163,15 +163,29 @@ def shallow_boundary(cwd: str | None = None) -> frozenset[str]:
         raise GitError(f"cannot read {path}: {e}") from e
 
 
-def remote_tips(cwd: str | None = None) -> list[str]:
-    """The commits every remote-tracking ref points at."""
-    out = run(["for-each-ref", "--format=%(objectname)", "refs/remotes"], cwd=cwd)
-    return sorted(set(out.decode().split()))
+def remote_tips(remote: str, cwd: str | None = None) -> list[str]:
+    """The commits the remote-tracking refs of `remote` point at (none for a URL)."""
+    out = run(["for-each-ref", "--format=%(objectname) %(refname)", "refs/remotes"], cwd=cwd)
+    prefix = f"refs/remotes/{remote}/"
+    return sorted({sha for sha, _, ref in (line.partition(" ") for line in out.decode().splitlines())
+                   if ref.startswith(prefix)})
 
 
 def empty_tree(cwd: str | None = None) -> str:
     # from standard input, not /dev/null: where that is not the device, it need not be empty
     return run(["hash-object", "--no-filters", "-t", "tree", "--stdin"], cwd=cwd, input=b"").decode().strip()
+
+
+def blob_ids(specs: Sequence[str], cwd: str | None = None) -> list[str | None]:
+    """The blob each `<commit>:<path>` names (None when it names no blob), in order, from one
+    `git cat-file --batch-check`."""
+    if not specs:
+        return []
+    out = run(["cat-file", "--batch-check=%(objectname) %(objecttype)"], cwd=cwd,
+              input="".join(f"{spec}\n" for spec in specs).encode("utf-8", "surrogateescape"))
+    answers = out.decode("utf-8", "surrogateescape").splitlines()
+    return [fields[0] if len(fields) == 2 and fields[1] == "blob" else None
+            for fields in (answer.split(" ") for answer in answers)]
 
 
 def object_sizes(shas: Iterable[str], cwd: str | None = None) -> dict[str, int]:

@@ -13,6 +13,7 @@ from keyguard.record import Record, field, replace
 from keyguard.scan import Policy, candidates_in, findings_at
 from keyguard.sources.history import (
     Appearance,
+    add_merged_earlier,
     annotated_tags,
     commit_messages,
     plan_history,
@@ -75,6 +76,7 @@ def scan_history(revisions: Sequence[str], filters: Sequence[str], policy: Polic
         def messages() -> None:
             """Commit and tag messages, and what a range starts from: done while workers scan."""
             with git.ObjectReader(cwd) as objects:
+                add_merged_earlier(plan, cwd)
                 earlier.update(_earlier_secrets(objects, plan.earlier, policy, max_size))
                 for commit, message in commit_messages(revisions, filters, cwd):
                     if prefiltered and not could_match(message.encode()):

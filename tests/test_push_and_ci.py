@@ -66,6 +66,42 @@ def test_a_remote_named_like_an_option_is_not_read_as_one(pushed: Repo, tmp_path
     assert "refs/heads/main" not in pushed.git("ls-remote", "--heads", str(other))
 
 
+def test_what_another_remote_has_is_not_what_this_one_has(pushed: Repo, tmp_path: Path) -> None:
+    # origin holds the key; a first push to another remote sends it there: blocked
+    add_commits(pushed, leak_at=0, count=2)
+    pushed.git("push", "-q", "--no-verify", "origin", "main")
+    assert pushed.keyguard("install", "--hook", "pre-push").code == 0
+    public = tmp_path / "public.git"
+    pushed.git("init", "-q", "--bare", str(public))
+    pushed.git("remote", "add", "public", str(public))
+    done = subprocess.run(["git", "push", "public", "main"], cwd=pushed.path, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode != 0 and "x-api-key" in done.stdout + done.stderr, done.stderr
+    assert "refs/heads/main" not in pushed.git("ls-remote", "--heads", "public")
+    pushed.git("checkout", "-q", "-b", "feature")  # a new branch on origin: what origin has is known
+    add_commits(pushed, leak_at=-1, count=1)
+    pushed.git("push", "-q", "origin", "feature")
+
+
+def test_a_merge_of_what_the_remote_has_adds_nothing(pushed: Repo, tmp_path: Path) -> None:
+    # `git pull` merges the remote's commits, a key among them: the merge does not add it
+    clone = Repo(tmp_path / "clone")
+    clone.git("pull", "-q", str(tmp_path / "remote.git"), "main")
+    clone.write("client.sh", f"curl -H 'X-API-KEY: {KEY}' https://x\n")
+    clone.stage()
+    clone.commit("key, pushed before keyguard")
+    clone.git("push", "-q", str(tmp_path / "remote.git"), "main")
+    assert pushed.keyguard("install", "--hook", "pre-push").code == 0
+    add_commits(pushed, leak_at=-1, count=1)
+    pushed.git("-c", "pull.rebase=false", "pull", "-q", "--no-edit", "origin", "main")
+    pushed.git("push", "-q", "origin", "main")
+    pushed.write("late.sh", f"curl -H 'X-API-KEY: {KEY}' https://y\n")  # a new place: blocked
+    pushed.stage()
+    pushed.commit("again")
+    pushed.git("push", "-q", "origin", "main", check=False)
+    assert pushed.git("rev-parse", "HEAD").strip() not in pushed.git("ls-remote", "origin", "main")
+
+
 def test_clean_push_goes_through_and_deletion_scans_nothing(pushed: Repo) -> None:
     assert pushed.keyguard("install", "--hook", "pre-push").code == 0
     pushed.git("checkout", "-q", "-b", "feature")

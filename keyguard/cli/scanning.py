@@ -136,7 +136,7 @@ def pre_push(remote: str | None, url: str | None, **report: Any) -> int:
 
     Reads git's pre-push input on stdin, or pre-commit's PRE_COMMIT_FROM_REF and
     PRE_COMMIT_TO_REF (PRE_COMMIT_LOCAL_BRANCH alone on a first push). A new branch sends
-    the commits no remote-tracking ref has.
+    the commits that no remote-tracking ref of REMOTE has.
     """
     from keyguard.sources.push import RefUpdate, parse_pre_push, push_revisions, pushed_objects
 
@@ -152,7 +152,7 @@ def pre_push(remote: str | None, url: str | None, **report: Any) -> int:
         updates = [RefUpdate(local_branch, None, local_branch)]
     else:
         updates = parse_pre_push(sys.stdin.read())
-    revisions = push_revisions(updates)
+    revisions = push_revisions(updates, remote or os.environ.get("PRE_COMMIT_REMOTE_NAME"))
     if revisions:
         code = _history(revisions, [], None, report, tags=pushed_objects(updates))
     else:

@@ -34,6 +34,9 @@ class HistoryPlan(Record, frozen=False, kw_only=False):
     # --since): their secrets were committed earlier and are not this range's to report.
     earlier: dict[str, set[str]] = field(default_factory=dict)
     commits: dict[str, tuple[int, Origin]] = field(default_factory=dict)
+    # Merges: each one's parents after the first, and the paths its first-parent diff changed
+    merged: dict[str, list[str]] = field(default_factory=dict)
+    merge_changes: list[tuple[str, str]] = field(default_factory=list)  # (commit, path)
     renames: dict[tuple[str, str], str] = field(default_factory=dict)  # (commit, new) -> old
     sizes: dict[str, int] | None = None  # each blob's size, when asked for
 
@@ -48,7 +51,7 @@ def plan_history(revisions: Sequence[str], filters: Sequence[str], cwd: str | No
     """The plan; with `sizes`, each blob's size too, asked of git while the log is read."""
     log = git.stream(["log", "--reverse", "--topo-order", "--root", "-M", "--raw", "-z",
                       "--no-abbrev", "--diff-merges=first-parent",
-                      "--format=%x01%H%x00%an%x00%ae%x00%aI", *log_arguments(revisions, filters)],
+                      "--format=%x01%H%x00%P%x00%an%x00%ae%x00%aI", *log_arguments(revisions, filters)],
                      cwd=cwd)
     if not sizes:
         return parse_log(log)
@@ -71,13 +74,16 @@ def parse_log(log: bytes | Iterable[bytes],
     for raw in tokens:
         token = raw.lstrip(b"\n")
         if token.startswith(_COMMIT_MARK):
-            header = list(islice(tokens, 3))
-            if len(header) < 3:
+            header = list(islice(tokens, 4))
+            if len(header) < 4:
                 break
-            name, email = (_shared(strings, t, "replace") for t in header[:2])
+            name, email = (_shared(strings, t, "replace") for t in header[1:3])
             origin = Origin(commit=_ascii(token[1:]), author=name, email=email,
-                            date=header[2].decode("utf-8", "replace"))
+                            date=header[3].decode("utf-8", "replace"))
             plan.commits[origin.commit] = (len(plan.commits), origin)
+            parents = header[0].split()
+            if len(parents) > 1:
+                plan.merged[origin.commit] = [_ascii(p) for p in parents[1:]]
         elif token.startswith(b":") and origin is not None:
             meta = token.split()
             renamed = len(meta) == 5 and meta[4].startswith(b"R")  # `R<similarity>` old, new
@@ -86,6 +92,8 @@ def parse_log(log: bytes | Iterable[bytes],
                 raise GitError("unexpected output from git log --raw (a truncated or corrupt entry)")
             if renamed:
                 plan.renames[(origin.commit, names[1])] = names[0]
+            if origin.commit in plan.merged:
+                plan.merge_changes.append((origin.commit, names[-1]))
             _record(plan, seen, meta, names[-1], plan.commits[origin.commit][0], origin, new_blob)
     return plan
 
@@ -130,6 +138,18 @@ def _record(plan: HistoryPlan, seen: set[tuple[str, str]], meta: list[bytes], pa
         places = plan.blobs[new_sha] = []
         new_blob(new_sha)
     places.append(Appearance(path, order, origin))
+
+
+def add_merged_earlier(plan: HistoryPlan, cwd: str | None = None) -> None:
+    """A merge's first-parent diff shows what its other parents brought as its own change
+    (`git pull` merging commits the remote holds). The versions those parents have, when they
+    are outside the range, were committed before it: they join `earlier`."""
+    asked = [(parent, path) for commit, path in plan.merge_changes for parent in plan.merged[commit]
+             if parent not in plan.commits and "\n" not in path]
+    blobs = git.blob_ids([f"{parent}:{path}" for parent, path in asked], cwd)
+    for (_, path), sha in zip(asked, blobs, strict=True):
+        if sha is not None:
+            plan.earlier.setdefault(sha, set()).add(path)
 
 
 def commit_messages(revisions: Sequence[str], filters: Sequence[str],

@@ -29,9 +29,12 @@ def parse_pre_push(text: str) -> list[RefUpdate]:
     return updates
 
 
-def push_revisions(updates: Sequence[RefUpdate], cwd: str | None = None) -> list[str]:
-    """Revisions naming every commit the push sends: deletions send nothing; a new branch sends
-    what no remote-tracking ref has; an update sends what the remote's old tip lacks."""
+def push_revisions(updates: Sequence[RefUpdate], remote: str | None,
+                   cwd: str | None = None) -> list[str]:
+    """Revisions naming every commit the push sends: deletions send nothing; an update sends
+    what the remote's old tip lacks; a new branch, or one whose remote tip this repository does
+    not have, sends what no remote-tracking ref of that remote has. Another remote's refs say
+    nothing about this one: pushed to a URL or to no named remote, all of the branch is read."""
     revisions: list[str] = []
     for update in updates:
         if git.is_null_sha(update.local_sha):
@@ -39,8 +42,8 @@ def push_revisions(updates: Sequence[RefUpdate], cwd: str | None = None) -> list
         revisions.append(update.local_sha)
         if update.remote_sha is not None and git.has_commit(update.remote_sha, cwd):
             revisions.append("^" + update.remote_sha)
-        else:
-            revisions.extend("^" + sha for sha in git.remote_tips(cwd))
+        elif remote:
+            revisions.extend("^" + sha for sha in git.remote_tips(remote, cwd))
     return list(dict.fromkeys(revisions))
 
 
