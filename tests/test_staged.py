@@ -319,3 +319,16 @@ def test_paths_like_options_that_name_no_file_are_usage_errors(repo: Repo) -> No
     assert run.code == 2 and "no such file: '--min-confidence'" in run.err
     run = repo.keyguard("staged", "--", "../elsewhere")
     assert run.code == 2 and "not in the repository" in run.err
+
+
+def test_a_nul_past_where_git_looks_leaves_the_file_text(repo: Repo) -> None:
+    # git diffs a file with its first NUL at byte 8,100 as text: keyguard read it as binary
+    key = fake_key("late nul")
+    repo.write("README.md", "x\n")
+    repo.stage()
+    repo.commit("base")
+    (repo.path / "b.env").write_bytes(b"#" * 8100 + b"\0\n" + f"IMIN_API_KEY={key}\n".encode())
+    repo.stage("b.env")
+    assert not repo.git("diff", "--cached", "--numstat", "--", "b.env").startswith("-")  # git: text
+    run = repo.keyguard("staged")
+    assert run.code == 1 and "b.env:2:" in run.out, run.out + run.err

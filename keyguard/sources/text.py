@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import codecs
 
-SNIFF = 8192  # bytes read for a NUL: is_binary looks no further
+SNIFF = 8000  # bytes read for a NUL, as git looks (buffer_is_binary): is_binary looks no further
 UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
