@@ -141,8 +141,12 @@ class ScanResult(Record):
 
 
 # What could hold a key or part of one: a 32-hex run, a base64 token, percent escapes and hex.
-_KEY_LIKE = re.compile(r"[0-9A-Fa-f]{32,}|[A-Za-z0-9+/_-]{40,}={0,2}|(?:%[0-9A-Fa-f]{2}|[0-9A-Fa-f]){16,}")
+# Also 16 or more letters and digits mixed, as opaque header values and custom rules' secrets
+# are: one graded below what is shown, or found only with the lines around it, stays hidden.
+_KEY_LIKE = re.compile(r"[0-9A-Fa-f]{32,}|[A-Za-z0-9+/_-]{40,}={0,2}|(?:%[0-9A-Fa-f]{2}|[0-9A-Fa-f]){16,}"
+                       r"|(?=[A-Za-z_-]*[0-9])(?=[0-9_-]*[A-Za-z])[A-Za-z0-9_-]{16,}")
 _HEX32 = re.compile(r"[0-9A-Fa-f]{32}")
+_FINGERPRINT = re.compile(r"[0-9a-f]{16}")
 # What base64 and percent-encoding write.
 _ENCODED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_%.~-"
 
@@ -161,16 +165,33 @@ def excerpt_of(line: str, column: int, secret: str, others: Iterable[str] = (), 
     # each other secret is looked for only within reach of what is shown: a line of
     # thousands of keys costs little per key
     reach = room + max(map(len, others), default=0) + 64  # an encoded neighbour's run, too
-    before, after = line[max(0, start - reach) : start], line[end : end + reach].rstrip()
+    low, high = max(0, start - reach), end + reach
+    before, after = line[low:start], line[end:high]
+    # A run of key characters cut by the clip is left out whole: its piece would be too short
+    # to redact, or redacted as 4 + 4 characters from the middle of a key.
+    if low > 0 and line[low - 1] in _ENCODED and before[:1] in _ENCODED:
+        before = before.lstrip(_ENCODED)
+    if high < len(line) and line[high] in _ENCODED and after[-1:] in _ENCODED:
+        after = after.rstrip(_ENCODED)
+    after = after.rstrip()
     for other in others:
         if other in before:
             before = before.replace(other, redact(other))
         if other in after:
             after = after.replace(other, redact(other))
-    before, after = (_KEY_LIKE.sub(lambda m: redact(m[0]), part) for part in (before, after))
+    before, after = redact_key_like(before), redact_key_like(after)
     head = before.lstrip()[-room:] if len(before.lstrip()) > room else before.lstrip()
     tail = after[:room]
     return ("…" if head != before.lstrip() else "") + head + secret + tail + ("…" if tail != after else "")
+
+
+def redact_key_like(text: str, fingerprints: bool = False) -> str:
+    """`text` with everything that looks like a key redacted; with `fingerprints`, runs of 16
+    hex digits, a finding's fingerprint, are kept: for messages that quote what a user wrote
+    (a configuration's values, a baseline's entries), where a pasted key may be."""
+    if fingerprints:
+        return _KEY_LIKE.sub(lambda m: m[0] if _FINGERPRINT.fullmatch(m[0]) else redact(m[0]), text)
+    return _KEY_LIKE.sub(lambda m: redact(m[0]), text)
 
 
 def other_secrets(secrets: Iterable[str]) -> list[str]:

@@ -171,3 +171,23 @@ def test_no_fragment_of_an_encoded_key_shows(repo: Repo, name: str) -> None:
     for encoded in (token, other, escaped, KEY, OTHER):
         pieces = {encoded[i : i + 10] for i in range(len(encoded) - 9)}
         assert not [piece for piece in pieces if piece in shown], (encoded, shown)
+
+
+def test_an_excerpt_never_shows_a_piece_of_a_key_its_clip_cuts() -> None:
+    # QA: the clip cut the other key; pieces under 16 characters showed as they were, longer
+    # ones as 4 + 4 characters from the key's middle. Every offset of the cut is tried.
+    key, other, filler = fake_key("cut key"), fake_key("other key"), "0123456789abcdef" * 6
+    for gap in range(0, 120, 3):
+        line = f"token={key} {filler[:gap]} api_key={other} {filler[:81]} {key}"
+        for secret, column in ((key, 7), (other, line.index(other) + 1), (key, line.rindex(key) + 1)):
+            shown = excerpt_of(line, column, secret).replace(secret, "")
+            for hidden in {key, other} - {secret}:
+                pieces = {hidden[i:i + 5] for i in range(len(hidden) - 4)}  # redacted: 4 + 4 shown
+                assert not any(piece in shown for piece in pieces), (gap, shown)
+
+
+def test_an_excerpt_hides_opaque_values_found_only_with_other_lines() -> None:
+    # a header value in a record over two lines is not found on its own line alone
+    line = '  "value": "OFXdVqEmpAxEh2SWTb", "token": "' + fake_key("record") + '"}]'
+    shown = excerpt_of(line, line.index("token") + 10, fake_key("record"))
+    assert "OFXdVqEmpAxEh2SWTb" not in shown and "OFXd…SWTb" in shown

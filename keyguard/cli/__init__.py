@@ -10,7 +10,8 @@ from collections.abc import Sequence
 
 from keyguard import __version__
 from keyguard.cli.common import EXIT_CLEAN, EXIT_INTERNAL, EXIT_INTERRUPTED, REPORT_DEFAULTS, error
-from keyguard.errors import KeyguardError
+from keyguard.errors import ConfigError, KeyguardError
+from keyguard.model import redact_key_like
 from keyguard.terminal import neutralise
 
 
@@ -43,8 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             result = invoke(args)
     except KeyguardError as e:
+        quoted = isinstance(e, ConfigError)  # quotes the configuration, where a key may be pasted
         for line in str(e).splitlines():
-            error(neutralise(line))
+            error(neutralise(redact_key_like(line, fingerprints=True) if quoted else line))
         return e.exit_code
     except KeyboardInterrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # once is enough: a second Ctrl-C changes nothing

@@ -17,7 +17,7 @@ from keyguard.baseline import Baseline, load_baseline
 from keyguard.config import Config, find_config, load_config, parse_size
 from keyguard.detect import RULES, Rule
 from keyguard.errors import UsageError
-from keyguard.model import Confidence, ScanResult
+from keyguard.model import Confidence, ScanResult, redact_key_like
 from keyguard.record import replace
 from keyguard.reporters import ReportOptions, renderer
 from keyguard.scan import Policy
@@ -62,7 +62,7 @@ def load_configuration(config_path: str | None, compile_paths: bool = False) -> 
         found = config_path
     config = load_config(found, root, datetime.date.today(), compile_paths)
     for message in config.warnings:
-        warning(message)
+        warning(redact_key_like(message, fingerprints=True))  # an expired entry's reason may name the key
     return config
 
 
