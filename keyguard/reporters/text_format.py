@@ -14,7 +14,7 @@ FIX_BLOCKING = (
     "move the key to an environment variable (e.g. IMIN_API_KEY) and rotate it; not a key? "
     "keyguard allow {fingerprint} --reason '...'"
 )
-FIX_LOW = "not blocking (low confidence): check it is not a key"
+FIX_LOW = "not blocking (below the blocking confidence): check it is not a key"
 FIX_PUBLIC = "a public key from the imin documentation, not a credential"
 
 
