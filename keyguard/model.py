@@ -103,7 +103,14 @@ class Skipped(Record):
 
     @classmethod
     def over_size_cap(cls, path: str, max_size: int) -> Skipped:
-        return cls(path=path, reason=f"over the size cap ({max_size} bytes)")
+        return cls(path=path, reason=f"{_OVER_CAP} ({max_size} bytes)")
+
+    @property
+    def over_size_cap_reason(self) -> bool:
+        return self.reason.startswith(_OVER_CAP)
+
+
+_OVER_CAP = "over the size cap"
 
 
 class ScanError(Record):

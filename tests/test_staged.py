@@ -332,3 +332,13 @@ def test_a_nul_past_where_git_looks_leaves_the_file_text(repo: Repo) -> None:
     assert not repo.git("diff", "--cached", "--numstat", "--", "b.env").startswith("-")  # git: text
     run = repo.keyguard("staged")
     assert run.code == 1 and "b.env:2:" in run.out, run.out + run.err
+
+
+def test_a_file_over_the_size_cap_is_named_when_it_passes_unread(repo: Repo) -> None:
+    repo.write(".keyguard.toml", 'max-file-size = "1k"\n')
+    repo.write("big.har", "x" * 2000 + f"\nIMIN_API_KEY={fake_key('big')}\n")
+    repo.stage()
+    run = repo.keyguard("staged")
+    assert run.code == 0  # the documented cap: not a failure
+    assert "warning: not scanned, over the size cap (1024 bytes): big.har; a key in it would pass" in run.err
+    assert "big.har" not in repo.keyguard("scan").err  # a directory scan counts it, as before

@@ -96,8 +96,9 @@ def size_option(value: str | None, default: int) -> int:
 
 
 def finish(result: ScanResult, report: dict[str, Any], named: frozenset[str] = frozenset(),
-           config: Config | None = None) -> int:
-    """Report the result and choose the exit code: incomplete (4) over findings (1)."""
+           config: Config | None = None, gate: bool = False) -> int:
+    """Report the result and choose the exit code: incomplete (4) over findings (1). A `gate`
+    (a hook, CI) names each file it let through unread for its size: a key there would pass."""
     blocking = bool(result.blocking)  # verification and --only-live never lower this
     if config is not None and (report["verify"] or config.verify_by_default):
         shown = _verified(result, config, only_live=report["only_live"], asked=report["verify"])
@@ -115,6 +116,9 @@ def finish(result: ScanResult, report: dict[str, Any], named: frozenset[str] = f
     for skipped in result.skipped:
         if skipped.path in named:  # the user asked for this file by name: say why it was not
             error(f"skipped {neutralise(skipped.path)}: {skipped.reason}")
+        elif gate and skipped.over_size_cap_reason:
+            warning(f"not scanned, {skipped.reason}: {skipped.path}; a key in it would pass "
+                    "(raise max-file-size in the configuration to scan it)")
     _emit(result, report, config.rules if config is not None else RULES)
     if not result.complete:
         return EXIT_INCOMPLETE

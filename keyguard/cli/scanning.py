@@ -114,7 +114,7 @@ def history(revisions: tuple[str, ...], since: str | None, until: str | None,
 
 def _history(revisions: list[str], filters: list[str], max_file_size: str | None,
              report: dict[str, Any], progress: Progress | None = None, jobs: int | None = None,
-             root: str | None = None, tags: Sequence[tuple[str, str]] = ()) -> int:
+             root: str | None = None, tags: Sequence[tuple[str, str]] = (), gate: bool = False) -> int:
     from keyguard.history import scan_history
     from keyguard.workers import default_jobs
 
@@ -124,7 +124,7 @@ def _history(revisions: list[str], filters: list[str], max_file_size: str | None
     limit = size_option(max_file_size, policy.config.max_file_size)
     result = scan_history(revisions, filters, policy, limit, cwd=root, progress=progress,
                           jobs=jobs or default_jobs(), tags=tags)
-    return finish(timed(result, started), report, config=policy.config)
+    return finish(timed(result, started), report, config=policy.config, gate=gate)
 
 
 @click.command("pre-push")
@@ -154,7 +154,7 @@ def pre_push(remote: str | None, url: str | None, **report: Any) -> int:
         updates = parse_pre_push(sys.stdin.read())
     revisions = push_revisions(updates, remote or os.environ.get("PRE_COMMIT_REMOTE_NAME"))
     if revisions:
-        code = _history(revisions, [], None, report, tags=pushed_objects(updates))
+        code = _history(revisions, [], None, report, tags=pushed_objects(updates), gate=True)
     else:
         code = finish(ScanResult(findings=(), scanned=0, unit="commit"), report)
     if code == EXIT_FINDINGS:
@@ -175,4 +175,4 @@ def ci(base: str | None, **report: Any) -> int:
         raise UsageError("--show-secrets is refused in CI: keys never go into a build log")
     ci_range = detect_range(os.environ, base)
     root = git.toplevel()
-    return _history(range_revisions(ci_range, root), [], None, report, root=root)
+    return _history(range_revisions(ci_range, root), [], None, report, root=root, gate=True)

@@ -26,7 +26,7 @@ def run_staged(paths: tuple[str, ...], report: dict[str, Any]) -> int:
     policy = load_policy(report, base=root)
     wanted = tuple(_from_top(path, root) for path in paths)
     result = scan_items(read_staged(wanted, policy.config.max_file_size, merge_head), policy)
-    code = finish(timed(result, started), report, config=policy.config)
+    code = finish(timed(result, started), report, config=policy.config, gate=True)
     if code == EXIT_FINDINGS:
         error("commit blocked. Remove the key (see fix above), or skip this check once with "
               "`git commit --no-verify` (pre-commit: SKIP=keyguard git commit).")
