@@ -174,6 +174,18 @@ def test_git_decides_what_is_ignored(keyguard: Keyguard, tmp_path: Path, key: st
         assert paths == [".env", "build/kept.env", "vendor/lib/app.env"], (env, paths)
 
 
+def test_a_symlinked_gitignore_git_refuses_ignores_nothing(keyguard: Keyguard, tmp_path: Path,
+                                                          key: str) -> None:
+    # git does not follow a .gitignore that is a symlink (2.32+); the walk once did
+    repo = Repo(tmp_path)
+    repo.write("shared", "*.txt\n")
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / ".gitignore").symlink_to("../shared")
+    repo.write("s/secret.txt", f"IMIN_API_KEY={key}\n")
+    run = repo.keyguard("scan")
+    assert run.code == 1 and "s/secret.txt" in run.out
+
+
 def test_a_named_directory_is_scanned_though_ignored(keyguard: Keyguard, tmp_path: Path,
                                                      key: str) -> None:
     repo = Repo(tmp_path)
