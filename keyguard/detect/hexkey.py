@@ -21,7 +21,9 @@ _CHECKSUM_WORDS = re.compile(
     r"(?i)md5|sha-?(?:1|224|256|384|512)|\bsha\b|digest|checksum|etag|integrity|hash"
     r"|uuid|guid|crc32|fingerprint|if-(?:none-)?match"
 )
-_ID_NAME = re.compile(r"(?:^|[_\-.@])(?i:ids?|identifiers?)$|[a-z](?:Id|ID|Identifier)s?$")
+# Ids by name: `id`, `user_id`, `requestId`, `pk`, `rid`, `correlation`. Not `ref`: the corpus
+# holds a key a Postman environment names `storeRef`.
+_ID_NAME = re.compile(r"(?:^|[_\-.@])(?i:ids?|identifiers?|pk|rid|correlation)$|[a-z](?:Id|ID|Identifier)s?$")
 _URL_KEY_PARAM = re.compile(
     r"(?i)[?&;](?:api[-_]?key|apikey|key|token|access[-_]?token|auth|secret)=$"
 )
@@ -68,6 +70,8 @@ def find(text: str, path: str, at_least: Confidence = Confidence.LOW) -> Iterato
         signals = _signals_at(text, start)
         if signals is not None and "assignment" not in signals and _named_in_a_comment_after(text, end):
             signals = (*signals, "key-word-nearby")  # `"<key>",  // staging api key`
+        if signals is not None and _in_a_dotted_name(text, start, end):
+            signals = (*signals, "id-name")  # `uploads/<hex>.jpg`, `cache_page.<hex>.en-us`
         if signals is None or (at_least > Confidence.LOW and _surely_low(signals)):
             continue
         if not is_repetitive(secret):
@@ -146,6 +150,14 @@ def _ascii_shape_signals(shape: bytes) -> tuple[str, ...] | None:
 def _surely_low(signals: tuple[str, ...]) -> bool:
     """Whether every hit with these signals is graded low, whatever its secret."""
     return "id-name" in signals or not any(_WEIGHTS.get(s, 0) for s in signals)
+
+
+def _in_a_dotted_name(text: str, start: int, end: int) -> bool:
+    """Whether the hex is one part of a dotted name: a file's (`<hex>.png`), a cache key's
+    (`views.cache_page.<hex>.en-us`). A key stands alone; a sentence's full stop after it
+    does not count."""
+    before, after = text[start - 1 : start], text[end : end + 2]
+    return before == "." or (after[:1] == "." and after[1:].isalpha())
 
 
 def _named_in_a_comment_after(text: str, end: int) -> bool:
@@ -253,7 +265,7 @@ def _context_signals(left: str, field: str, name: str | None) -> tuple[str, ...]
 _NOT_A_KEY_NAME = re.compile(
     r"(?i)(?:cache|idempotency|dedup|partition|sort|primary|foreign|lookup|routing|shard|translation"
     r"|flag|feature)[-_.]?keys?$|key[-_.]?ids?$|^(?:kid|nonce|state|session|trace|span"
-    r"|revision|build|version)$|^csrf"
+    r"|build|tag|want|b3|sentry-trace)$|^csrf|(?:version|revision|buster|expected|trace-context)$"
 )
 _WEIGHTS = {"url-key-parameter": 3, "key-like-name": 2, "key-word-nearby": 1, "assignment": 1}
 
