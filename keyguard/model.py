@@ -106,7 +106,7 @@ class Skipped(Record):
         return cls(path=path, reason=f"{_OVER_CAP} ({max_size} bytes)")
 
     @property
-    def over_size_cap_reason(self) -> bool:
+    def is_over_size_cap(self) -> bool:
         return self.reason.startswith(_OVER_CAP)
 
 

@@ -116,7 +116,7 @@ def finish(result: ScanResult, report: dict[str, Any], named: frozenset[str] = f
     for skipped in result.skipped:
         if skipped.path in named:  # the user asked for this file by name: say why it was not
             error(f"skipped {neutralise(skipped.path)}: {skipped.reason}")
-        elif gate and skipped.over_size_cap_reason:
+        elif gate and skipped.is_over_size_cap:
             warning(f"not scanned, {skipped.reason}: {skipped.path}; a key in it would pass "
                     "(raise max-file-size in the configuration to scan it)")
     _emit(result, report, config.rules if config is not None else RULES)

@@ -265,7 +265,7 @@ def _context_signals(left: str, field: str, name: str | None) -> tuple[str, ...]
 _NOT_A_KEY_NAME = re.compile(
     r"(?i)(?:cache|idempotency|dedup|partition|sort|primary|foreign|lookup|routing|shard|translation"
     r"|flag|feature)[-_.]?keys?$|key[-_.]?ids?$|^(?:kid|nonce|state|session|trace|span"
-    r"|build|tag|want|b3|sentry-trace)$|^csrf|(?:version|revision|buster|expected|trace-context)$"
+    r"|build|tag|want|b3|sentry[-_]trace)$|^csrf|(?:version|revision|buster|expected|trace[-_]context)$"
 )
 _WEIGHTS = {"url-key-parameter": 3, "key-like-name": 2, "key-word-nearby": 1, "assignment": 1}
 
