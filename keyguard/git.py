@@ -114,10 +114,27 @@ def ignored_paths(directory: str) -> list[str]:
     """The untracked paths under `directory` that git ignores, relative to it; a directory
     ignored whole ends with "/" ("./" when `directory` is). Asked of the repository that holds
     `directory`, whatever GIT_DIR says: the walk finds repositories by their .git, so must this."""
-    env = {name: value for name, value in environment().items() if name not in _ENV_PATHS}
     out = run(["ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory"],
-              cwd=directory, env=env)
+              cwd=directory, env=_found_from_cwd())
     return os.fsdecode(out).split("\0")[:-1]
+
+
+def is_ignored(directory: str, root: str) -> bool:
+    """Whether git ignores `directory`, in the repository at `root`, or a directory above it
+    (ls-files fails inside one). check-ignore refuses --literal-pathspecs: ls-files answers."""
+    relative = os.path.relpath(directory, root).replace(os.sep, "/")
+    try:
+        listed = run(["ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory",
+                      "--", relative], cwd=root, env=_found_from_cwd())
+    except GitError:
+        return False
+    entries = os.fsdecode(listed).split("\0")
+    return any(f"{relative}/".startswith(entry) for entry in entries if entry.endswith("/"))
+
+
+def _found_from_cwd() -> dict[str, str]:
+    """The environment without the variables that name a repository: git finds it from cwd."""
+    return {name: value for name, value in environment().items() if name not in _ENV_PATHS}
 
 
 def is_null_sha(sha: str) -> bool:
@@ -164,11 +181,23 @@ def shallow_boundary(cwd: str | None = None) -> frozenset[str]:
 
 
 def remote_tips(remote: str, cwd: str | None = None) -> list[str]:
-    """The commits the remote-tracking refs of `remote` point at (none for a URL)."""
+    """The commits the remote-tracking refs of `remote` point at. None when they cannot speak
+    for where a push goes: a URL, not a remote's name; a remote whose push URLs are not its
+    fetch URLs. A ref under refs/remotes/team/x/ is remote team/x's, not team's."""
+    names = run(["remote"], cwd=cwd).decode("utf-8", "surrogateescape").split()
+    if remote not in names:
+        return []
+    fetched, pushed = (run(["remote", "get-url", *push, "--all", "--", remote], cwd=cwd)
+                       for push in ([], ["--push"]))
+    if fetched != pushed:
+        return []
     out = run(["for-each-ref", "--format=%(objectname) %(refname)", "refs/remotes"], cwd=cwd)
-    prefix = f"refs/remotes/{remote}/"
-    return sorted({sha for sha, _, ref in (line.partition(" ") for line in out.decode().splitlines())
-                   if ref.startswith(prefix)})
+    tips = set()
+    for sha, _, ref in (line.partition(" ") for line in out.decode("utf-8", "surrogateescape").splitlines()):
+        owners = [name for name in names if ref.startswith(f"refs/remotes/{name}/")]
+        if owners and max(owners, key=len) == remote:
+            tips.add(sha)
+    return sorted(tips)
 
 
 def empty_tree(cwd: str | None = None) -> str:

@@ -103,6 +103,7 @@ def scan_history(revisions: Sequence[str], filters: Sequence[str], policy: Polic
     found.suppress(outcome.suppressed)
     found.skipped, found.scanned = [*outcome.skipped, *tagged_skipped], outcome.scanned
     _follow_renames(found.best, plan.renames)
+    earlier = _renamed_along(earlier, plan.renames)
     findings = tuple(f for key, (_, f) in found.best.items() if key not in earlier)
     errors: tuple[ScanError, ...] = ()
     boundary = git.shallow_boundary(cwd)
@@ -128,6 +129,22 @@ def _follow_renames(best: dict[Key, tuple[int, Finding]], renames: dict[tuple[st
         if earlier is not None and earlier[0] < order:
             best[key] = (earlier[0], replace(finding, origin=earlier[1].origin))
             del best[old_key]
+
+
+def _renamed_along(earlier: set[Key], renames: dict[tuple[str, str], str]) -> set[Key]:
+    """The secrets committed before the range, also at the paths the range renamed their
+    files to: a key moved with its file is not new (a file the range merged in, then renamed)."""
+    moved: dict[str, set[str]] = {}
+    for (_, new), old in renames.items():
+        moved.setdefault(old, set()).add(new)
+    keys, todo = set(earlier), list(earlier)
+    while todo:
+        rule, path, secret = todo.pop()
+        for new in moved.get(path, ()):
+            if (rule, new, secret) not in keys:
+                keys.add((rule, new, secret))
+                todo.append((rule, new, secret))
+    return keys
 
 
 def _scan_message(text: str, place: Appearance, policy: Policy, found: _Collector) -> None:

@@ -148,10 +148,12 @@ class ScanResult(Record):
 
 
 # What could hold a key or part of one: a 32-hex run, a base64 token, percent escapes and hex.
-# Also 16 or more letters and digits mixed, as opaque header values and custom rules' secrets
-# are: one graded below what is shown, or found only with the lines around it, stays hidden.
+# Also 16 or more letters and digits mixed (not `_`: names such as IMIN_API_KEY_V2_PROD stay
+# readable), as opaque header values and custom rules' secrets are: one graded below what is
+# shown, or found only with the lines around it, stays hidden.
 _KEY_LIKE = re.compile(r"[0-9A-Fa-f]{32,}|[A-Za-z0-9+/_-]{40,}={0,2}|(?:%[0-9A-Fa-f]{2}|[0-9A-Fa-f]){16,}"
-                       r"|(?=[A-Za-z_-]*[0-9])(?=[0-9_-]*[A-Za-z])[A-Za-z0-9_-]{16,}")
+                       r"|(?=[A-Za-z]*[0-9])(?=[0-9]*[A-Za-z])[A-Za-z0-9]{16,}")
+_CUT_HEAD, _CUT_TAIL = re.compile(r"^\S+"), re.compile(r"\S+$")
 _HEX32 = re.compile(r"[0-9A-Fa-f]{32}")
 _FINGERPRINT = re.compile(r"[0-9a-f]{16}")
 # What base64 and percent-encoding write.
@@ -174,12 +176,12 @@ def excerpt_of(line: str, column: int, secret: str, others: Iterable[str] = (), 
     reach = room + max(map(len, others), default=0) + 64  # an encoded neighbour's run, too
     low, high = max(0, start - reach), end + reach
     before, after = line[low:start], line[end:high]
-    # A run of key characters cut by the clip is left out whole: its piece would be too short
-    # to redact, or redacted as 4 + 4 characters from the middle of a key.
-    if low > 0 and line[low - 1] in _ENCODED and before[:1] in _ENCODED:
-        before = before.lstrip(_ENCODED)
-    if high < len(line) and line[high] in _ENCODED and after[-1:] in _ENCODED:
-        after = after.rstrip(_ENCODED)
+    # A word the clip cuts (up to whitespace) is left out whole: a key's piece would be too
+    # short to redact, or redacted as 4 + 4 characters from the middle of the key.
+    if low > 0 and not line[low - 1].isspace():
+        before = _CUT_HEAD.sub("", before)
+    if high < len(line) and not line[high].isspace():
+        after = _CUT_TAIL.sub("", after)
     after = after.rstrip()
     for other in others:
         if other in before:

@@ -196,6 +196,26 @@ def test_a_named_directory_is_scanned_though_ignored(keyguard: Keyguard, tmp_pat
     assert run.code == 1 and "node_modules/pkg/config.env" in run.out
 
 
+def test_a_directory_inside_an_ignored_one_is_scanned_quietly(keyguard: Keyguard, tmp_path: Path,
+                                                              key: str) -> None:
+    # git's ls-files fails inside an ignored directory: that is no reason for a warning
+    repo = Repo(tmp_path)
+    repo.write(".gitignore", "secrets/\n")
+    repo.write("secrets/sub/a.env", f"IMIN_API_KEY={key}\n")
+    run = repo.keyguard("scan", "secrets/sub")
+    assert run.code == 1 and "secrets/sub/a.env" in run.out and "warning" not in run.err, run.err
+
+
+def test_an_ignored_symlink_to_a_directory_stays_ignored_when_followed(keyguard: Keyguard,
+                                                                       tmp_path: Path, key: str) -> None:
+    repo = Repo(tmp_path)
+    repo.write("real/a.env", f"IMIN_API_KEY={key}\n")
+    (tmp_path / "cache").symlink_to("real")
+    repo.write(".gitignore", "real/\ncache\n")
+    run = repo.keyguard("scan", "--follow-symlinks")
+    assert run.code == 0 and "a.env" not in run.out, run.out
+
+
 def test_when_git_cannot_list_ignored_files_everything_is_scanned(keyguard: Keyguard, tmp_path: Path,
                                                                    key: str) -> None:
     # a .git file naming a git directory that is gone: a moved worktree, a broken submodule

@@ -83,6 +83,49 @@ def test_what_another_remote_has_is_not_what_this_one_has(pushed: Repo, tmp_path
     pushed.git("push", "-q", "origin", "feature")
 
 
+def test_refs_of_a_remote_named_under_this_ones_name_or_pushing_elsewhere_count_for_nothing(
+        pushed: Repo, tmp_path: Path) -> None:
+    # refs/remotes/team/x/* are remote team/x's; origin's refs describe its fetch URL only
+    add_commits(pushed, leak_at=0, count=1)
+    for name in ("team/x", "team"):
+        pushed.git("init", "-q", "--bare", str(tmp_path / f"{name.replace('/', '-')}.git"))
+        pushed.git("remote", "add", name, str(tmp_path / f"{name.replace('/', '-')}.git"))
+    pushed.git("push", "-q", "--no-verify", "team/x", "main")
+    pushed.git("push", "-q", "--no-verify", "origin", "main")
+    fork = tmp_path / "fork.git"
+    pushed.git("init", "-q", "--bare", str(fork))
+    pushed.git("config", "remote.origin.pushurl", str(fork))
+    assert pushed.keyguard("install", "--hook", "pre-push").code == 0
+    for remote, bare in (("team", tmp_path / "team.git"), ("origin", fork)):
+        pushed.git("push", "-q", remote, "main:refs/heads/feature", check=False)
+        assert "refs/heads/feature" not in pushed.git("ls-remote", "--heads", str(bare)), remote
+
+
+def test_a_merged_key_renamed_afterwards_adds_nothing(repo: Repo) -> None:
+    repo.write("conf.txt", "a\nb\n")
+    repo.stage()
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "pr")
+    repo.write("f.txt", "f\n")
+    repo.stage()
+    repo.commit("f")
+    repo.git("checkout", "-q", "main")
+    repo.write("conf.txt", f"a\nb\nIMIN_API_KEY={KEY}\n")
+    repo.stage()
+    repo.commit("key on main")
+    repo.git("checkout", "-q", "pr")
+    repo.git("merge", "-q", "--no-edit", "main")
+    assert repo.keyguard("ci", "--base", "main").code == 0
+    repo.git("mv", "conf.txt", "conf2.txt")
+    repo.commit("move")
+    assert repo.keyguard("ci", "--base", "main").code == 0
+    repo.write("conf2.txt", f"a\nb\nIMIN_API_KEY={KEY}\nIMIN_OTHER_KEY={fake_key('second')}\n")
+    repo.stage()
+    repo.commit("a new key")
+    run = repo.keyguard("ci", "--base", "main")
+    assert run.code == 1 and "conf2.txt:4:" in run.out and "conf2.txt:3:" not in run.out
+
+
 def test_a_merge_of_what_the_remote_has_adds_nothing(pushed: Repo, tmp_path: Path) -> None:
     # `git pull` merges the remote's commits, a key among them: the merge does not add it
     clone = Repo(tmp_path / "clone")

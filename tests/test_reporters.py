@@ -191,3 +191,22 @@ def test_an_excerpt_hides_opaque_values_found_only_with_other_lines() -> None:
     line = '  "value": "OFXdVqEmpAxEh2SWTb", "token": "' + fake_key("record") + '"}]'
     shown = excerpt_of(line, line.index("token") + 10, fake_key("record"))
     assert "OFXdVqEmpAxEh2SWTb" not in shown and "OFXd…SWTb" in shown
+
+
+def test_an_excerpt_never_shows_a_piece_of_a_secret_with_punctuation() -> None:
+    # a custom rule's secret holds characters no encoding writes: the clip's cut must still
+    # leave out the whole word it cuts
+    first, second = "Qw7!Er8@Ty9#Ui0$Op1*As2!", "Zx3!Cv4@Bn5#Mm6$Lk7*Jh8!"
+    for gap in range(60, 140):
+        line = f"pw={first},{'8bf0d8c3' * 20}"[: 4 + len(first) + gap] + f",pw={second}"
+        for secret in (first, second):
+            # as findings_at gives it: every secret of the line, whole ones redacted as such
+            shown = excerpt_of(line, line.index(secret) + 1, secret, [first, second]).replace(secret, "")
+            hidden = second if secret == first else first
+            assert not any(hidden[i:i + 6] in shown for i in range(len(hidden) - 5)), (gap, shown)
+
+
+def test_an_excerpt_keeps_names_with_digits_readable() -> None:
+    key = fake_key("readable")
+    line = f"IMIN_API_KEY_V2_PRODUCTION={key}"
+    assert excerpt_of(line, line.index(key) + 1, key).startswith("IMIN_API_KEY_V2_PRODUCTION=")

@@ -334,11 +334,25 @@ def test_a_nul_past_where_git_looks_leaves_the_file_text(repo: Repo) -> None:
     assert run.code == 1 and "b.env:2:" in run.out, run.out + run.err
 
 
-def test_a_file_over_the_size_cap_is_named_when_it_passes_unread(repo: Repo) -> None:
+def test_a_file_over_the_size_cap_fails_the_hook(repo: Repo) -> None:
+    # a 12 MB HAR holding a key passed with exit 0 (pre-commit shows nothing of a passing hook)
     repo.write(".keyguard.toml", 'max-file-size = "1k"\n')
     repo.write("big.har", "x" * 2000 + f"\nIMIN_API_KEY={fake_key('big')}\n")
     repo.stage()
     run = repo.keyguard("staged")
-    assert run.code == 0  # the documented cap: not a failure
-    assert "warning: not scanned, over the size cap (1024 bytes): big.har; a key in it would pass" in run.err
-    assert "big.har" not in repo.keyguard("scan").err  # a directory scan counts it, as before
+    assert run.code == 4, run.err
+    assert "not scanned, over the size cap (1024 bytes): big.har; a key in it would pass" in run.err
+    scan = repo.keyguard("scan")  # a directory scan counts it as skipped, as before
+    assert scan.code == 0 and "big.har" not in scan.err
+    repo.write(".keyguard.toml", 'max-file-size = "1M"\n')
+    assert repo.keyguard("staged").code == 1
+
+
+def test_a_path_through_a_symlink_to_the_repository(repo: Repo, tmp_path) -> None:
+    # git's top level is the resolved path: an absolute PATH through a link is still inside
+    link = tmp_path / "link"
+    link.symlink_to(repo.path)
+    repo.write("a.env", f"IMIN_API_KEY={fake_key('through a link')}\n")
+    repo.stage()
+    run = repo.keyguard("staged", "--", str(link / "a.env"))
+    assert run.code == 1 and "a.env:1:" in run.out, run.err

@@ -46,7 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyguardError as e:
         quoted = isinstance(e, ConfigError)  # quotes the configuration, where a key may be pasted
         for line in str(e).splitlines():
-            error(neutralise(redact_key_like(line, fingerprints=True) if quoted else line))
+            # a baseline's errors name fingerprints, 16 hex digits, as half a key would be
+            shown = redact_key_like(line, fingerprints="fingerprint" in line) if quoted else line
+            error(neutralise(shown))
         return e.exit_code
     except KeyboardInterrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # once is enough: a second Ctrl-C changes nothing

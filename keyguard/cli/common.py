@@ -17,7 +17,7 @@ from keyguard.baseline import Baseline, load_baseline
 from keyguard.config import Config, find_config, load_config, parse_size
 from keyguard.detect import RULES, Rule
 from keyguard.errors import UsageError
-from keyguard.model import Confidence, ScanResult, redact_key_like
+from keyguard.model import Confidence, ScanError, ScanResult, redact_key_like
 from keyguard.record import replace
 from keyguard.reporters import ReportOptions, renderer
 from keyguard.scan import Policy
@@ -62,7 +62,7 @@ def load_configuration(config_path: str | None, compile_paths: bool = False) -> 
         found = config_path
     config = load_config(found, root, datetime.date.today(), compile_paths)
     for message in config.warnings:
-        warning(redact_key_like(message, fingerprints=True))  # an expired entry's reason may name the key
+        warning(redact_key_like(message))  # an expired entry's reason may name the key
     return config
 
 
@@ -97,8 +97,9 @@ def size_option(value: str | None, default: int) -> int:
 
 def finish(result: ScanResult, report: dict[str, Any], named: frozenset[str] = frozenset(),
            config: Config | None = None, gate: bool = False) -> int:
-    """Report the result and choose the exit code: incomplete (4) over findings (1). A `gate`
-    (a hook, CI) names each file it let through unread for its size: a key there would pass."""
+    """Report the result and choose the exit code: incomplete (4) over findings (1). For a
+    `gate` (a hook, CI), a file left unread for its size makes the scan incomplete: a key in
+    it would pass."""
     blocking = bool(result.blocking)  # verification and --only-live never lower this
     if config is not None and (report["verify"] or config.verify_by_default):
         shown = _verified(result, config, only_live=report["only_live"], asked=report["verify"])
@@ -113,12 +114,16 @@ def finish(result: ScanResult, report: dict[str, Any], named: frozenset[str] = f
         started_at=(now - datetime.timedelta(seconds=round(result.seconds))).isoformat())
     for problem in result.errors:
         error(f"cannot read {neutralise(problem.path)}: {problem.message}")
+    unread = [skipped for skipped in result.skipped if gate and skipped.is_over_size_cap]
     for skipped in result.skipped:
-        if skipped.path in named:  # the user asked for this file by name: say why it was not
+        if skipped in unread:
+            error(f"not scanned, {skipped.reason}: {neutralise(skipped.path)}; a key in it would "
+                  "pass, so this check fails: raise max-file-size in the configuration to scan it")
+        elif skipped.path in named:  # the user asked for this file by name: say why it was not
             error(f"skipped {neutralise(skipped.path)}: {skipped.reason}")
-        elif gate and skipped.is_over_size_cap:
-            warning(f"not scanned, {skipped.reason}: {skipped.path}; a key in it would pass "
-                    "(raise max-file-size in the configuration to scan it)")
+    if unread:
+        result = replace(result, errors=(*result.errors, *(ScanError(path=s.path, message=s.reason)
+                                                          for s in unread)))
     _emit(result, report, config.rules if config is not None else RULES)
     if not result.complete:
         return EXIT_INCOMPLETE

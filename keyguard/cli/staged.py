@@ -40,7 +40,13 @@ def _from_top(path: str, root: str) -> str:
     if path.startswith("-") and not os.path.lexists(path):
         raise UsageError(f"no such file: {path!r} (options go before `--`; with pre-commit, "
                          "put settings in .keyguard.toml: `args:` come after it)")
-    relative = os.path.relpath(os.path.abspath(path), root)
+    # git's top level has its symlinks resolved, so the path's are too; but not the path's own
+    # when it is a symlink: the commit records the link
+    absolute = os.path.abspath(path)
+    directory, name = os.path.split(absolute)
+    resolved = (os.path.join(os.path.realpath(directory), name) if os.path.islink(absolute)
+                else os.path.realpath(absolute))
+    relative = os.path.relpath(resolved, root)
     if relative == ".." or relative.startswith(".." + os.sep):
         raise UsageError(f"not in the repository at {root}: {path!r}")
     return relative.replace(os.sep, "/")

@@ -286,7 +286,8 @@ class _Ignores:
         try:
             listed = git.ignored_paths(directory)
         except GitError as e:  # not a repository after all, a refused owner, no git...
-            if self.warn is not None:
+            if self.warn is not None and not (self.root and git.is_ignored(directory, self.root)):
+                # (an ignored directory named by the user is scanned whole, without a word)
                 self.warn(f"{directory}: cannot ask git what .gitignore excludes ({e}); "
                           "scanning every file in it")
             return frozenset()
@@ -298,4 +299,5 @@ class _Ignores:
         if not self.paths:
             return False
         absolute = os.path.normpath(os.path.join(self.cwd, path))
-        return (absolute + os.sep if is_dir else absolute) in self.paths
+        # a symlink to a directory (--follow-symlinks) is a file to git: listed without a slash
+        return absolute in self.paths or (is_dir and absolute + os.sep in self.paths)
