@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime
 import functools
-import re
 
 from keyguard import gitignore
 from keyguard.detect.linear import compile_linear
 from keyguard.errors import ConfigError
+from keyguard.lazyre import lazy
 from keyguard.model import Finding
 from keyguard.record import Record, field
 
@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
 ALLOW_KEYS = ("paths", "regexes", "regex-target", "secrets", "commits", "rules", "expires", "reason")
 _MATCHERS = ("paths", "regexes", "secrets", "commits")
-_SHA256 = re.compile(r"sha256:([0-9a-f]{64})")
-_COMMIT = re.compile(r"[0-9a-f]{7,64}")
+_SHA256 = lazy(r"sha256:([0-9a-f]{64})")
+_COMMIT = lazy(r"[0-9a-f]{7,64}")
 
 
 class AllowEntry(Record):

@@ -6,10 +6,10 @@ no plaintext. Entries are sorted, so the file changes only when its content does
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from keyguard.errors import ConfigError
+from keyguard.lazyre import lazy
 from keyguard.model import Finding
 from keyguard.record import Record
 from keyguard.terminal import neutralise
@@ -72,7 +72,7 @@ def _parse(document: object, label: str) -> Baseline:
 
 
 _FIELDS = ("fingerprint", "rule_id", "path", "status", "reason")
-_FINGERPRINT = re.compile(f"[0-9a-f]{{{_FINGERPRINT_LENGTH}}}")
+_FINGERPRINT = lazy(f"[0-9a-f]{{{_FINGERPRINT_LENGTH}}}")
 
 
 def _entry(raw: object, where: str) -> Entry:

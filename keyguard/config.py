@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime
 import functools
 import os
-import re
 import sys
 from collections.abc import Callable
 
@@ -17,6 +16,7 @@ from keyguard.baseline import DEFAULT_NAME as DEFAULT_BASELINE
 from keyguard.custom_rules import RULE_KEYS, parse_rule
 from keyguard.detect import RULES, Rule
 from keyguard.errors import ConfigError
+from keyguard.lazyre import lazy
 from keyguard.model import Confidence
 from keyguard.record import Record
 from keyguard.verify_config import IMIN, VERIFY_KEYS, VerifyEntry, parse_verify
@@ -33,7 +33,7 @@ INLINE_MARKER = "keyguard:allow"
 OTHER_MARKERS = ("gitleaks:allow", "pragma: allowlist secret")  # opt-in, for teams migrating
 _TOP_KEYS = ("blocking-confidence", "max-file-size", "baseline", "allow-markers", "allow", "rules",
              "verify", "verify-by-default")
-_SIZE = re.compile(r"(?i)(\d+)\s*([kmg]i?b?|b)?")
+_SIZE = lazy(r"(?i)(\d+)\s*([kmg]i?b?|b)?")
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
 
@@ -237,4 +237,4 @@ def tool_section_in(text: str) -> bool:
     return isinstance(tool, dict) and "keyguard" in tool
 
 
-_TOOL_SECTION = re.compile(r"(?m)^\s*(?:\[\[?\s*tool\s*\.\s*keyguard\b|(?:tool\s*\.\s*)?keyguard\s*[.=])")
+_TOOL_SECTION = lazy(r"(?m)^\s*(?:\[\[?\s*tool\s*\.\s*keyguard\b|(?:tool\s*\.\s*)?keyguard\s*[.=])")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from keyguard.detect.linear import compile_linear
 from keyguard.detect.rule import Finder, Hit, Rule
+from keyguard.lazyre import lazy
 from keyguard.model import Confidence
 
 TYPE_CHECKING = False  # typing's, without importing typing (see keyguard/record.py)
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 RULE_KEYS = ("id", "regex", "keywords", "confidence", "description", "examples", "counterexamples")
-_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
+_ID = lazy(r"[a-z0-9][a-z0-9-]*")
 
 
 def parse_rule(raw: dict[str, Any], where: str, taken: set[str], problems: list[str]) -> Rule | None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Iterable
 
+from keyguard.lazyre import lazy
 from keyguard.record import Record, field
 
 
@@ -151,11 +151,11 @@ class ScanResult(Record):
 # Also 16 or more letters and digits mixed (not `_`: names such as IMIN_API_KEY_V2_PROD stay
 # readable), as opaque header values and custom rules' secrets are: one graded below what is
 # shown, or found only with the lines around it, stays hidden.
-_KEY_LIKE = re.compile(r"[0-9A-Fa-f]{32,}|[A-Za-z0-9+/_-]{40,}={0,2}|(?:%[0-9A-Fa-f]{2}|[0-9A-Fa-f]){16,}"
+_KEY_LIKE = lazy(r"[0-9A-Fa-f]{32,}|[A-Za-z0-9+/_-]{40,}={0,2}|(?:%[0-9A-Fa-f]{2}|[0-9A-Fa-f]){16,}"
                        r"|(?=[A-Za-z]*[0-9])(?=[0-9]*[A-Za-z])[A-Za-z0-9]{16,}")
-_CUT_HEAD, _CUT_TAIL = re.compile(r"^\S+"), re.compile(r"\S+$")
-_HEX32 = re.compile(r"[0-9A-Fa-f]{32}")
-_FINGERPRINT = re.compile(r"[0-9a-f]{16}")
+_CUT_HEAD, _CUT_TAIL = lazy(r"^\S+"), lazy(r"\S+$")
+_HEX32 = lazy(r"[0-9A-Fa-f]{32}")
+_FINGERPRINT = lazy(r"[0-9a-f]{16}")
 # What base64 and percent-encoding write.
 _ENCODED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_%.~-"
 

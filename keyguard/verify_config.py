@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
+from keyguard.lazyre import lazy
 from keyguard.record import Record
 
 TYPE_CHECKING = False  # typing's, without importing typing (see keyguard/record.py)
@@ -34,7 +33,7 @@ IMIN = VerifyEntry(rules=("x-api-key", "hex32-key"), url=IMIN_EVENTS_API)
 
 # key, default, (lowest, highest): a request may wait minutes at most, and a run not forever
 _NUMBERS = (("timeout", 5.0, (0.1, 300)), ("concurrency", 4, (1, 64)), ("rate", 5.0, (0.01, 1000)))
-_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 9110 token
+_HEADER_NAME = lazy(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 9110 token
 
 
 def parse_verify(raw: dict[str, Any], where: str, problems: list[str],

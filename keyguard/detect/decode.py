@@ -10,17 +10,18 @@ import re
 from collections.abc import Iterator
 
 from keyguard.detect.rule import TOKEN_RUNS, Pass
+from keyguard.lazyre import lazy
 from keyguard.record import Record, field
 
 # 32 hex characters encode to 44 base64 characters; shorter tokens cannot hold a key.
 _BASE64_TOKEN = Pass(r"[A-Za-z0-9+/_-]{40,}={0,2}", inside=TOKEN_RUNS, shortest_run=40)
 MAX_TOKEN = 64 << 10  # longer tokens are not decoded
 # What detection turns on: if percent-decoding a line leaves these alone, it finds nothing new.
-_SIGNIFICANT = re.compile(r"(?i)[0-9a-f]{32,}|x[-_]api[-_]key|key|token|secret|auth|credential|imin|passw")
+_SIGNIFICANT = lazy(r"(?i)[0-9a-f]{32,}|x[-_]api[-_]key|key|token|secret|auth|credential|imin|passw")
 _PERCENT_ESCAPE = Pass(r"%[0-9A-Fa-f]{2}")
 # A \u or \x escape (JSON, JavaScript, C#, Go) whose hex digits run into a key's: "\u0022<key>".
 _ESCAPE_BEFORE_HEX = Pass(r"\\(?:u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2})[0-9A-Fa-f]{32}")
-_BACKSLASH_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\x([0-9A-Fa-f]{2})")
+_BACKSLASH_ESCAPE = lazy(r"\\u([0-9A-Fa-f]{4})|\\x([0-9A-Fa-f]{2})")
 MAX_DECODED_PER_BLOB = 4 << 20
 
 
@@ -131,7 +132,7 @@ def unquote(text: str) -> str:
     return decoded.decode("utf-8", "replace")
 
 
-_PERCENT_BYTES = re.compile(rb"%([0-9A-Fa-f]{2})")
+_PERCENT_BYTES = lazy(rb"%([0-9A-Fa-f]{2})")
 
 
 def _byte_of(match: re.Match[bytes]) -> bytes:

@@ -12,25 +12,26 @@ from keyguard.detect.values import (
     looks_like_placeholder,
     looks_like_secret,
 )
+from keyguard.lazyre import lazy
 from keyguard.model import Confidence
 
 # Spelled out rather than IGNORECASE: several times faster in Python's engine.
 NAME = Pass(r"[xX][-_][aA][pP][iI][-_][kK][eE][yY]")
 # Also as servers and test clients spell it: nginx $http_x_api_key, Django HTTP_X_API_KEY.
 _SERVER_PREFIX = "http_"
-_NAME_CHAR = re.compile(r"[\w-]")
-_HEX32 = re.compile(r"[0-9a-fA-F]{32}")
+_NAME_CHAR = lazy(r"[\w-]")
+_HEX32 = lazy(r"[0-9a-fA-F]{32}")
 
 # A value: stops at whitespace, quotes, escapes, delimiters and template brackets. Read at most
 # this far: a longer value is no key, and an unbounded read after each of many names on one
 # line (`x-api-key:x-api-key:…`) would make the rule quadratic.
 LONGEST_VALUE = 1024
 # An HTML entity for a quote that closes a value (its `;` ends the value): `…&quot;`
-_ENTITY_END = re.compile(r"&(?:quot|apos|#3[49]|#x2[27])$", re.IGNORECASE)
+_ENTITY_END = lazy(r"&(?:quot|apos|#3[49]|#x2[27])$", re.IGNORECASE)
 _VALUE = rf"(?P<v>[^\s\"'`\\,;()\[\]{{}}<>]{{0,{LONGEST_VALUE}}})"
 
 # The name closed by a quote: map keys, setter arguments, index assignments.
-_AFTER_QUOTED_NAME = re.compile(
+_AFTER_QUOTED_NAME = lazy(
     r"""(?x)
     \\?["'`]                                   # the quote that closes the name
     [ \t]*[\])]?[ \t]*                         # headers["X-API-KEY"] = …, .get("X-API-KEY") != …
@@ -43,22 +44,22 @@ _AFTER_QUOTED_NAME = re.compile(
     + _VALUE
 )
 # The name in running text: `X-API-KEY: value` (HTTP, curl -H, logs), nginx/Apache directives.
-_AFTER_RAW_NAME = re.compile(r"(?:[ \t]*(?:!==?|===?|[:=])[ \t]*|[ \t]+)(?P<q>\\?[\"'])?" + _VALUE)
+_AFTER_RAW_NAME = lazy(r"(?:[ \t]*(?:!==?|===?|[:=])[ \t]*|[ \t]+)(?P<q>\\?[\"'])?" + _VALUE)
 # The name as the value of a record field: Postman `key`, HAR/extension `name`, OpenAPI `name`
 # (not `--header=`, a curl or wget option).
-_RECORD_NAME_BEFORE = re.compile(
+_RECORD_NAME_BEFORE = lazy(
     r"(?i)(?:^|[^\w-])(?:name|key|header)\\?[\"']?\s*[:=]\s*\\?[\"']?$")
 # Postman's collection-level API-key auth: {"key": "value", "value": "<key>"} beside
 # {"key": "key", "value": "X-API-KEY"}.
-_NAME_AS_VALUE_BEFORE = re.compile(r"(?i)\bvalue\\?[\"']\s*:\s*\\?[\"']$")
-_POSTMAN_APIKEY_VALUE = re.compile(
+_NAME_AS_VALUE_BEFORE = lazy(r"(?i)\bvalue\\?[\"']\s*:\s*\\?[\"']$")
+_POSTMAN_APIKEY_VALUE = lazy(
     r"\"key\"\s*:\s*\"value\"\s*,\s*\"value\"\s*:\s*(?P<q>\")" + _VALUE)
-_RECORD_FIELD = re.compile(r"(?i)\b(?:name|key|header)\\?[\"']?\s*[:=]")
-_RECORD_VALUE = re.compile(
+_RECORD_FIELD = lazy(r"(?i)\b(?:name|key|header)\\?[\"']?\s*[:=]")
+_RECORD_VALUE = lazy(
     r"(?i)\b(?:value|example|default)\\?[\"']?\s*[:=]\s*(?P<q>\\?[\"'])?" + _VALUE
 )
 # Swift puts the value first: request.setValue("...", forHTTPHeaderField: "X-API-KEY").
-_SWIFT_SETTER_BEFORE = re.compile(
+_SWIFT_SETTER_BEFORE = lazy(
     r"(?:set|add)Value\(\s*(?P<q>\\?\")" + _VALUE + r"\\?\"\s*,\s*forHTTPHeaderField:\s*\\?\"$"
 )
 _RECORD_WINDOW = 400

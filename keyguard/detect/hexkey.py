@@ -9,22 +9,23 @@ from collections.abc import Iterator
 
 from keyguard.detect.rule import TOKEN_RUNS, Hit
 from keyguard.detect.values import is_repetitive, known_public_key
+from keyguard.lazyre import lazy
 from keyguard.model import Confidence
 
 # Runs of 32 or more; the length check in code gives hex boundaries without look-around.
-HEX_RUN = re.compile(r"[0-9A-Fa-f]{32,}")
-_ALL_HEX = re.compile(r"[0-9A-Fa-f]+")
+HEX_RUN = lazy(r"[0-9A-Fa-f]{32,}")
+_ALL_HEX = lazy(r"[0-9A-Fa-f]+")
 
 _KEY_WORD = r"key|token|secret|auth(?:[^o]|$)|authoriz|bearer|credential|imin|passw|pwd"
-_KEY_WORDS = re.compile(_KEY_WORD, re.IGNORECASE)
-_CHECKSUM_WORDS = re.compile(
+_KEY_WORDS = lazy(_KEY_WORD, re.IGNORECASE)
+_CHECKSUM_WORDS = lazy(
     r"(?i)md5|sha-?(?:1|224|256|384|512)|\bsha\b|digest|checksum|etag|integrity|hash"
     r"|uuid|guid|crc32|fingerprint|if-(?:none-)?match"
 )
 # Ids by name: `id`, `user_id`, `requestId`, `pk`, `rid`, `correlation`. Not `ref`: the corpus
 # holds a key a Postman environment names `storeRef`.
-_ID_NAME = re.compile(r"(?:^|[_\-.@])(?i:ids?|identifiers?|pk|rid|correlation)$|[a-z](?:Id|ID|Identifier)s?$")
-_URL_KEY_PARAM = re.compile(
+_ID_NAME = lazy(r"(?:^|[_\-.@])(?i:ids?|identifiers?|pk|rid|correlation)$|[a-z](?:Id|ID|Identifier)s?$")
+_URL_KEY_PARAM = lazy(
     r"(?i)[?&;](?:api[-_]?key|apikey|key|token|access[-_]?token|auth|secret)=$"
 )
 # How a value opens after its name: quotes (maybe escaped, prefixed) and an ETag's W/.
@@ -34,7 +35,7 @@ _OPENING = r"(?:[bru@$]?\\?[\"'`]|W/)*"
 # A name is not tried from inside a word it could extend backwards (the lookbehinds): the
 # match from the word's start is found first anyway, and a long word before a key would
 # otherwise be read once from each of its characters.
-_NAMED = tuple(re.compile(pattern + _OPENING + "$") for pattern in (
+_NAMED = tuple(lazy(pattern + _OPENING + "$") for pattern in (
     # name = …, name: …, "name" => …, name := …, ${NAME:-…}, const name: &str = …, a == …
     r"(?:(?<![A-Za-z_$])|(?=@))(?P<name>[A-Za-z_$@][\w.\-$]*)\\?[\"'\]]?\s*(?::\s*[&\w<>\[\]' ]+?\s*)?"
     r"(?:!==?|===?|:=|:-|=>|[:=])\s*[{(]?\s*",
@@ -46,7 +47,7 @@ _NAMED = tuple(re.compile(pattern + _OPENING + "$") for pattern in (
 ))
 # Records whose name and value are separate fields: the value field, then the record's name.
 _RECORD_VALUE_NAMES = frozenset({"value", "default", "example"})
-_RECORD_NAME = re.compile(r"(?i)\b(?:name|key)\\?[\"']?\s*[:=]\s*\\?[\"']?([\w.\-]+)")
+_RECORD_NAME = lazy(r"(?i)\b(?:name|key)\\?[\"']?\s*[:=]\s*\\?[\"']?([\w.\-]+)")
 _FIELD_CUTS = ",;{("
 _LOCKFILES = frozenset({
     "package-lock.json", "npm-shrinkwrap.json", "pnpm-lock.yaml", "go.sum", "shasums",
@@ -124,8 +125,8 @@ def _signals_at(text: str, start: int) -> tuple[str, ...] | None:
 
 
 _CONTEXT = 420
-_ALNUM = re.compile(r"[^\W_]")  # what str.isalnum() accepts, in one search
-_NUMBERS = re.compile(r"[0-9]+")
+_ALNUM = lazy(r"[^\W_]")  # what str.isalnum() accepts, in one search
+_NUMBERS = lazy(r"[0-9]+")
 _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _RECORD = ("(the record's name is needed)",)
 _DIGITS_COUNT = ("(the digits are needed)",)
@@ -166,7 +167,7 @@ def _named_in_a_comment_after(text: str, end: int) -> bool:
     return _COMMENT_NAMING_A_KEY.search(text, end, stop if stop >= 0 else end + 200) is not None
 
 
-_COMMENT_NAMING_A_KEY = re.compile(rf"(?:#|//|/\*|<!--|--)[^\n]*?(?:{_KEY_WORD})", re.IGNORECASE)
+_COMMENT_NAMING_A_KEY = lazy(rf"(?:#|//|/\*|<!--|--)[^\n]*?(?:{_KEY_WORD})", re.IGNORECASE)
 
 
 def _grade_at(text: str, start: int, secret: str) -> Hit | None:
@@ -218,7 +219,7 @@ def _left_context(text: str, start: int, low: int) -> str:
 
 
 # A line that is one item of a list of hex literals: `  '<hex>',`, `  - <hex>`, `"<hex>"`.
-_LIST_ITEM = re.compile(r"\s*(?:-\s+)?[\"'`]?[0-9A-Fa-f]{32}[\"'`]?\s*,?\s*")
+_LIST_ITEM = lazy(r"\s*(?:-\s+)?[\"'`]?[0-9A-Fa-f]{32}[\"'`]?\s*,?\s*")
 
 
 def _field_context(left: str) -> str:
@@ -262,7 +263,7 @@ def _context_signals(left: str, field: str, name: str | None) -> tuple[str, ...]
 
 # Names with a key word that still name an identifier or a one-time value (QA: each blocked).
 # No digits: contexts are graded with their numbers as zeros (_signals_at).
-_NOT_A_KEY_NAME = re.compile(
+_NOT_A_KEY_NAME = lazy(
     r"(?i)(?:cache|idempotency|dedup|partition|sort|primary|foreign|lookup|routing|shard|translation"
     r"|flag|feature)[-_.]?keys?$|key[-_.]?ids?$|^(?:kid|nonce|state|session|trace|span"
     r"|build|tag|want|b3|sentry[-_]trace)$|^csrf|(?:version|revision|buster|expected|trace[-_]context)$"

@@ -7,6 +7,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 
+from keyguard.lazyre import lazy
 from keyguard.model import Confidence
 from keyguard.record import Record, field
 
@@ -57,7 +58,7 @@ class Pass:
 
     def __init__(self, pattern: str, inside: Pass | None = None, shortest_run: int = 0) -> None:
         self.pattern = pattern
-        self.compiled = re.compile(pattern)
+        self.compiled = lazy(pattern)
         self.inside = inside
         self.shortest_run = shortest_run
         self._last: tuple[str, list[tuple[int, int]]] = ("", [])  # a text and its spans

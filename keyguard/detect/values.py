@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+from keyguard.lazyre import lazy
 
 # Well-known public keys: labelled, never treated as live credentials.
 KNOWN_PUBLIC_KEYS = {
@@ -16,12 +16,12 @@ def known_public_key(value: str) -> str | None:
     return KNOWN_PUBLIC_KEYS.get(value) or KNOWN_PUBLIC_KEYS.get(value.lower())
 
 
-_PLACEHOLDER_WORDS = re.compile(
+_PLACEHOLDER_WORDS = lazy(
     r"(?i)your|example|placeholder|changeme|change_me|redacted|dummy|sample|insert|replace"
     r"|todo|fixme|xxxx|\*\*\*|\.\.\.|…|api[-_]?key|secret[-_]?key|key[-_]?here|token[-_]?here"
 )
 # Where a secret manager keeps the key: AWS (ARNs, SSM), Vault, GCP, Azure Key Vault, 1Password.
-_SECRET_REFERENCE = re.compile(
+_SECRET_REFERENCE = lazy(
     r"(?i)^(?:arn:aws[\w-]*:|vault:|ssm:|op://|projects/[^/]+/secrets/)|secretsmanager|\.vault\.azure\.net/secrets/"
 )
 _TEMPLATE_MARKERS = ("{{", "}}", "${", "#{", "%(", "<%", "%>")
@@ -33,10 +33,10 @@ _SEQUENCES = (
 )
 # Every sequence forwards and backwards, apart, so that one `in` tests them all.
 _SEQUENCE_TEXT = "\n".join(seq + "\n" + seq[::-1] for seq in _SEQUENCES)
-_CONSTANT_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
-_IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*")
-_HAS_DIGIT = re.compile(r"\d")
-_HAS_LETTER = re.compile(r"[A-Za-z]")
+_CONSTANT_NAME = lazy(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+_IDENTIFIER = lazy(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*")
+_HAS_DIGIT = lazy(r"\d")
+_HAS_LETTER = lazy(r"[A-Za-z]")
 
 
 def looks_like_placeholder(value: str) -> bool:
@@ -71,12 +71,12 @@ def looks_like_identifier(value: str) -> bool:
     return "_" in value or "." in value or not _HAS_DIGIT.search(value)
 
 
-_WORDS = re.compile(r"[a-z][a-z0-9]{0,7}(?:[-_.][a-z0-9]{1,8})+")  # hex32-key, content-type, v1.2-beta
+_WORDS = lazy(r"[a-z][a-z0-9]{0,7}(?:[-_.][a-z0-9]{1,8})+")  # hex32-key, content-type, v1.2-beta
 
 
 # Short values tests and docs send (`test1234`, `abc123def456`, `password1`): a real key that
 # short and starting so is unlikely; 32-hex keys are graded apart, whatever they start with.
-_TEST_VALUE = re.compile(r"(?i)test|abc|secret|key|pass|demo|fake|mock|foo|bar|qwerty|sha\d*:|md5:")
+_TEST_VALUE = lazy(r"(?i)test|abc|secret|key|pass|demo|fake|mock|foo|bar|qwerty|sha\d*:|md5:")
 
 
 def looks_like_secret(value: str) -> bool:

@@ -7,16 +7,16 @@ Git hands hooks a temporary index through GIT_INDEX_FILE under `git commit -a` a
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator, Sequence
 
 from keyguard import git
 from keyguard.errors import GitError
+from keyguard.lazyre import lazy
 from keyguard.model import Blob, ScanError, Skipped
 from keyguard.sources.text import decode_text
 
 _GITLINK = "160000"
-_HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+_HUNK = lazy(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 _DIFF_OPTIONS = ["--no-color", "--no-ext-diff", "--no-textconv", "--no-relative",
                  "--src-prefix=a/", "--dst-prefix=b/", "-M"]
 
