@@ -15,7 +15,8 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from itertools import chain
 
-from keyguard.detect.fast import MARGIN, detect_prefiltered, only_built_in
+from keyguard.detect.fast import LONGEST_HEADER, MARGIN, detect_prefiltered, only_built_in
+from keyguard.detect.hexkey import is_table
 from keyguard.model import Blob, Finding, Item, ScanError, Skipped, Suppressed, Unread
 from keyguard.record import Record, field, replace
 from keyguard.scan import FAST_PATH_MIN, Outcome, Policy, findings_at, judged, reported
@@ -186,7 +187,19 @@ def _slice_answer(piece: Slice, policy: Policy) -> SliceAnswer:
     lines = data.count(b"\n", max(0, region.keep_start - base), max(0, region.keep_end - base))
     reaches_end = region.keep_end >= region.version[0]  # a slice before the last may own it all
     keep_to = keep_from + lines + (1 if reaches_end else 0)  # the file's unended last line too
-    found = detect_prefiltered(data, file.path, policy.config.rules, at_least=policy.report_at)
+    header = _first_line(file.path) if piece.index > 0 and is_table(file.path) else None
+    found = detect_prefiltered(data, file.path, policy.config.rules, at_least=policy.report_at,
+                               header=header)
     candidates = reported([c for c in found if keep_from <= c.line < keep_to], None, policy)
     kept, dropped = findings_at(file.path, data.decode("utf-8", errors="replace"), candidates, policy)
     return (None, *_moved(kept, dropped, 1 - keep_from)), lines, region.version
+
+
+def _first_line(path: str) -> bytes:
+    """A table's first line, its column names (a later slice does not hold it)."""
+    try:
+        with open(path, "rb") as handle:
+            line = handle.readline(LONGEST_HEADER + 1)
+    except OSError:
+        return b""
+    return line.removeprefix(codecs.BOM_UTF8).rstrip(b"\r\n") if line.endswith(b"\n") else b""

@@ -17,6 +17,7 @@ from keyguard.detect.hexkey import HEX_RUN, hex_runs
 from keyguard.detect.rule import TOKEN_RUNS, Pass
 from keyguard.model import Blob, Confidence
 from keyguard.sources.text import decode_text
+from tests.conftest import fake_key
 from tests.test_properties import TOKENS, code_like
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "corpus"
@@ -121,3 +122,18 @@ def test_asking_for_a_confidence_keeps_the_earlier_rules_grading() -> None:
     blob = Blob(path="f.txt", text="token=abcdefghijkl\n")
     assert [(c.rule_id, c.confidence) for c in detect(blob, [first, second])] == [("first", Confidence.LOW)]
     assert list(detect(blob, [first, second], at_least=Confidence.MEDIUM)) == []
+
+
+def test_a_tables_column_names_grade_its_values_wherever_the_window() -> None:
+    # `api_key` names the third column: its values are keys, thousands of rows below too
+    key, other = fake_key("csv key"), fake_key("csv id")
+    rows = [f"{n},tenant-{n},{other if n == 10 else ''},2024-03-01" for n in range(20000)]
+    rows[15000] = f"15000,acme-prod,{key},2024-03-01"
+    data = ("id,name,api_key,created_at\n" + "\n".join(rows) + "\n").encode()
+    found = fast(data, "export.csv")
+    assert found == reference(data, "export.csv")
+    graded = {c.secret: (c.line, c.confidence) for c in found}
+    assert graded[key] == (15002, Confidence.HIGH) and graded[other][1] == Confidence.HIGH
+    assert all(c.confidence == Confidence.LOW for c in fast(data, "export.txt"))  # not a table
+    tsv = data.replace(b",", b"\t")
+    assert fast(tsv, "export.tsv") == reference(tsv, "export.tsv") and len(fast(tsv, "export.tsv")) == 2

@@ -68,6 +68,18 @@ def test_parts_on_workers_find_what_one_process_finds(tmp_path: Path, small_part
     assert scanned(tmp_path, 2) == one
 
 
+def test_slices_of_a_table_read_its_column_names(tmp_path: Path, small_parts: None) -> None:
+    # a later slice does not hold the first line that names the columns: it is read for it
+    rows = [f"{n},tenant-{n},,2024-03-01" for n in range(3000)]
+    for n in range(7, 3000, 211):
+        rows[n] = f'{n},"tenant, {n}",{fake_key(f"row{n}")},2024-03-01'
+    (tmp_path / "export.csv").write_bytes(b"\xef\xbb\xbfid,name,api_key,created_at\r\n"
+                                          + "\r\n".join(rows).encode())
+    one = scanned(tmp_path, 1)
+    assert len(one[0]) == 15 and {f[5] for f in one[0]} == {Confidence.HIGH}
+    assert scanned(tmp_path, 2) == one
+
+
 def test_many_answers_in_flight_keep_the_walk_order(tmp_path: Path, small_parts: None,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(filescan, "IN_FLIGHT", 8 << 10)  # answers are awaited while the walk goes on

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 
 from keyguard.detect import RULES, Rule, detect
+from keyguard.detect.hexkey import is_table
 from keyguard.detect.rule import re2_spans
 from keyguard.model import Blob, Candidate, Confidence
 from keyguard.record import replace
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 MARGIN = 1024  # characters of context kept around each interesting place: rules read <= 400
+LONGEST_HEADER = 64 << 10  # a table's first line read as its column names, if no longer
 _PATTERN = (rb"[xX][-_][aA][pP][iI][-_][kK][eE][yY]"  # x-api-key rule (and decoded variants)
             rb"|[0-9A-Fa-f]{32}"  # hex32-key rule
             rb"|[A-Za-z0-9+/_-]{40,}"  # base64 tokens that could hold a key (whole runs: few spans)
@@ -61,11 +63,11 @@ def only_built_in(rules: Sequence[Rule]) -> bool:
 
 
 def detect_prefiltered(data: bytes, path: str, rules: Sequence[Rule] = RULES, first_line: int = 1,
-                       at_least: Confidence = Confidence.LOW) -> list[Candidate]:
+                       at_least: Confidence = Confidence.LOW, header: bytes | None = None) -> list[Candidate]:
     """Detection in UTF-8 text where the prefilter fits, run only around interesting places;
-    the text starts at line `first_line`."""
+    the text starts at line `first_line`; `header`: a table's first line, if not in `data`."""
     windows = interesting_windows(data, margin_bytes(data))
-    return list(detect_windows(data, path, windows, rules, first_line, at_least))
+    return list(detect_windows(data, path, windows, rules, first_line, at_least, header))
 
 
 def margin_bytes(data: bytes, chars: int = MARGIN) -> int:
@@ -140,14 +142,22 @@ def _add_window(data: bytes, windows: list[tuple[int, int]], low: int, high: int
 
 def detect_windows(data: bytes, path: str, windows: Iterable[tuple[int, int]],
                    rules: Sequence[Rule] = RULES, first_line: int = 1,
-                   at_least: Confidence = Confidence.LOW) -> Iterator[Candidate]:
+                   at_least: Confidence = Confidence.LOW, header: bytes | None = None) -> Iterator[Candidate]:
     """Detection on each window, with line numbers of the whole blob (which starts at line
     `first_line`: a part of a larger text). Lines are counted only up to windows with
-    candidates: in a long file, most windows have none `at_least` as sure as asked."""
+    candidates: in a long file, most windows have none `at_least` as sure as asked. A CSV or
+    TSV file's first line (`header`, when `data` starts after it) names its columns: each
+    window is read after it, as the whole text would be."""
+    given = header is not None
+    if header is None and is_table(path):
+        header = data[: max(0, data.find(b"\n", 0, LONGEST_HEADER))]
     line, counted_to = first_line, 0
     for start, end in windows:
-        text = data[start:end].decode("utf-8", errors="replace")
-        found = list(detect(Blob(path=path, text=text), rules, at_least=at_least))
+        head = header + b"\n" if header and (given or start > 0) else b""
+        text = (head + data[start:end]).decode("utf-8", errors="replace")
+        found = [c if not head else replace(c, line=c.line - 1)
+                 for c in detect(Blob(path=path, text=text), rules, at_least=at_least)
+                 if not head or c.line > 1]
         if found:
             line += data.count(b"\n", counted_to, start)
             counted_to = start

@@ -61,6 +61,7 @@ def find(text: str, path: str, at_least: Confidence = Confidence.LOW) -> Iterato
     ones are never built."""
     if is_checksum_file(path):
         return
+    table = table_header(text, path)
     for start, end in hex_runs(text):
         # hex only: a digit somewhere unless all letters, a letter somewhere unless all digits
         if end - start != 32:
@@ -71,6 +72,8 @@ def find(text: str, path: str, at_least: Confidence = Confidence.LOW) -> Iterato
         signals = _signals_at(text, start)
         if signals is not None and "assignment" not in signals and _named_in_a_comment_after(text, end):
             signals = (*signals, "key-word-nearby")  # `"<key>",  // staging api key`
+        if table is not None and signals is not None and "assignment" not in signals:
+            signals = _column_signals(text, start, *table) or signals  # the column's name
         if signals is not None and _in_a_dotted_name(text, start, end):
             signals = (*signals, "id-name")  # `uploads/<hex>.jpg`, `cache_page.<hex>.en-us`
         if signals is None or (at_least > Confidence.LOW and _surely_low(signals)):
@@ -151,6 +154,40 @@ def _ascii_shape_signals(shape: bytes) -> tuple[str, ...] | None:
 def _surely_low(signals: tuple[str, ...]) -> bool:
     """Whether every hit with these signals is graded low, whatever its secret."""
     return "id-name" in signals or not any(_WEIGHTS.get(s, 0) for s in signals)
+
+
+TABLE_SUFFIXES = (".csv", ".tsv")
+
+
+def is_table(path: str) -> bool:
+    """Whether the file is a CSV or TSV table, whose first line names its columns."""
+    return path.lower().endswith(TABLE_SUFFIXES)
+
+
+def table_header(text: str, path: str) -> tuple[list[str], str] | None:
+    """A CSV or TSV file's column names (its first line) and delimiter; None for other files."""
+    if not is_table(path):
+        return None
+    import csv  # tables only
+
+    delimiter = "\t" if path.lower().endswith(".tsv") else ","
+    first = text[: text.find("\n")] if "\n" in text else text
+    return next(csv.reader([first], delimiter=delimiter), []), delimiter
+
+
+def _column_signals(text: str, start: int, columns: list[str], delimiter: str) -> tuple[str, ...] | None:
+    """A key-like name for a value in a column the header names so: `id,label,api_key` then
+    `1,prod,<key>`. None when the column's name says nothing (or on the header itself)."""
+    import csv
+
+    line_start = text.rfind("\n", 0, start) + 1
+    if line_start == 0:
+        return None
+    index = len(next(csv.reader([text[line_start:start]], delimiter=delimiter), [""])) - 1
+    name = columns[index].strip() if 0 <= index < len(columns) else ""
+    if _KEY_WORDS.search(name) and not _NOT_A_KEY_NAME.search(name) and not _CHECKSUM_WORDS.search(name):
+        return ("key-like-name", "assignment")
+    return None
 
 
 def _in_a_dotted_name(text: str, start: int, end: int) -> bool:
