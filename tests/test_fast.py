@@ -137,3 +137,12 @@ def test_a_tables_column_names_grade_its_values_wherever_the_window() -> None:
     assert all(c.confidence == Confidence.LOW for c in fast(data, "export.txt"))  # not a table
     tsv = data.replace(b",", b"\t")
     assert fast(tsv, "export.tsv") == reference(tsv, "export.tsv") and len(fast(tsv, "export.tsv")) == 2
+
+
+def test_a_table_line_csv_refuses_is_read_without_its_column() -> None:
+    # csv refuses a field over 128 KiB: the value is graded as in any other file, no crash
+    key = fake_key("long field")
+    data = ("id,api_key,blob\n" + "1," + key + "," + "x" * 200_000 + "\n"
+            + "2," + "y" * 200_000 + "," + key + "\n").encode()
+    assert fast(data, "t.csv") == reference(data, "t.csv")
+    assert [c.confidence for c in fast(data, "t.csv")] == [Confidence.HIGH, Confidence.LOW]

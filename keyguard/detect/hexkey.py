@@ -168,26 +168,32 @@ def table_header(text: str, path: str) -> tuple[list[str], str] | None:
     """A CSV or TSV file's column names (its first line) and delimiter; None for other files."""
     if not is_table(path):
         return None
-    import csv  # tables only
-
     delimiter = "\t" if path.lower().endswith(".tsv") else ","
     first = text[: text.find("\n")] if "\n" in text else text
-    return next(csv.reader([first], delimiter=delimiter), []), delimiter
+    return _fields(first, delimiter), delimiter
 
 
 def _column_signals(text: str, start: int, columns: list[str], delimiter: str) -> tuple[str, ...] | None:
     """A key-like name for a value in a column the header names so: `id,label,api_key` then
     `1,prod,<key>`. None when the column's name says nothing (or on the header itself)."""
-    import csv
-
     line_start = text.rfind("\n", 0, start) + 1
     if line_start == 0:
         return None
-    index = len(next(csv.reader([text[line_start:start]], delimiter=delimiter), [""])) - 1
+    index = len(_fields(text[line_start:start], delimiter) or [""]) - 1
     name = columns[index].strip() if 0 <= index < len(columns) else ""
     if _KEY_WORDS.search(name) and not _NOT_A_KEY_NAME.search(name) and not _CHECKSUM_WORDS.search(name):
         return ("key-like-name", "assignment")
     return None
+
+
+def _fields(line: str, delimiter: str) -> list[str]:
+    """The fields of one line of a table; none when csv refuses it (a field over 128 KiB)."""
+    import csv  # tables only
+
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:
+        return []
 
 
 def _in_a_dotted_name(text: str, start: int, end: int) -> bool:
