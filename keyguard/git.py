@@ -181,23 +181,40 @@ def shallow_boundary(cwd: str | None = None) -> frozenset[str]:
 
 
 def remote_tips(remote: str, cwd: str | None = None) -> list[str]:
-    """The commits the remote-tracking refs of `remote` point at. None when they cannot speak
-    for where a push goes: a URL, not a remote's name; a remote whose push URLs are not its
-    fetch URLs. A ref under refs/remotes/team/x/ is remote team/x's, not team's."""
-    names = run(["remote"], cwd=cwd).decode("utf-8", "surrogateescape").split()
-    if remote not in names:
+    """The commits that the remote-tracking refs of `remote` (its fetch refspecs' destinations)
+    point at. None when they cannot speak for where a push goes: a URL, not a remote's name; a
+    remote with several URLs (a push goes to all, a fetch reads the first), or push URLs that
+    are not its URL; and never a ref that another remote's refspec also writes."""
+    try:
+        listed = run(["config", "--null", "--get-regexp", r"^remote\..*\.(url|pushurl|fetch)$"], cwd=cwd)
+    except GitError:  # no remote configured at all (exit 1)
         return []
-    fetched, pushed = (run(["remote", "get-url", *push, "--all", "--", remote], cwd=cwd)
-                       for push in ([], ["--push"]))
-    if fetched != pushed:
+    settings: dict[tuple[str, str], list[str]] = {}
+    for entry in listed.decode("utf-8", "surrogateescape").split("\0")[:-1]:
+        key, _, value = entry.partition("\n")
+        name, _, variable = key.removeprefix("remote.").rpartition(".")
+        settings.setdefault((name, variable), []).append(value)
+    urls, pushurls = settings.get((remote, "url"), []), settings.get((remote, "pushurl"), [])
+    if len(urls) != 1 or (pushurls and pushurls != urls):
         return []
+    destinations = {name: [spec.lstrip("+").partition(":")[2] for spec in specs if ":" in spec]
+                    for (name, variable), specs in settings.items() if variable == "fetch"}
     out = run(["for-each-ref", "--format=%(objectname) %(refname)", "refs/remotes"], cwd=cwd)
     tips = set()
     for sha, _, ref in (line.partition(" ") for line in out.decode("utf-8", "surrogateescape").splitlines()):
-        owners = [name for name in names if ref.startswith(f"refs/remotes/{name}/")]
-        if owners and max(owners, key=len) == remote:
+        owners = {name for name, patterns in destinations.items()
+                  if any(_refspec_matches(pattern, ref) for pattern in patterns)}
+        if owners == {remote}:
             tips.add(sha)
     return sorted(tips)
+
+
+def _refspec_matches(pattern: str, ref: str) -> bool:
+    """Whether a refspec side (`refs/remotes/origin/*`, or a full ref) names the ref."""
+    prefix, star, suffix = pattern.partition("*")
+    if not star:
+        return ref == pattern
+    return len(ref) >= len(prefix) + len(suffix) and ref.startswith(prefix) and ref.endswith(suffix)
 
 
 def empty_tree(cwd: str | None = None) -> str:
@@ -215,6 +232,22 @@ def blob_ids(specs: Sequence[str], cwd: str | None = None) -> list[str | None]:
     answers = out.decode("utf-8", "surrogateescape").splitlines()
     return [fields[0] if len(fields) == 2 and fields[1] == "blob" else None
             for fields in (answer.split(" ") for answer in answers)]
+
+
+def blob_head(sha: str, size: int, cwd: str | None = None) -> bytes:
+    """The first `size` bytes of a blob, without reading the rest (a file over the size cap:
+    binary or text?)."""
+    try:
+        process = subprocess.Popen(["git", *_SAFE, "cat-file", "blob", sha], cwd=cwd, env=environment(),
+                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    except FileNotFoundError as e:
+        raise GitError("git is not installed or not on PATH") from e
+    assert process.stdout is not None
+    with process.stdout:
+        head = process.stdout.read(size)
+    process.kill()
+    process.wait()
+    return head
 
 
 def object_sizes(shas: Iterable[str], cwd: str | None = None) -> dict[str, int]:

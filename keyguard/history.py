@@ -13,13 +13,14 @@ from keyguard.record import Record, field, replace
 from keyguard.scan import Policy, candidates_in, findings_at
 from keyguard.sources.history import (
     Appearance,
+    HistoryPlan,
     add_merged_earlier,
     annotated_tags,
     commit_messages,
     plan_history,
     tagged_files,
 )
-from keyguard.sources.text import decode_text
+from keyguard.sources.text import SNIFF, decode_text, is_binary
 
 COMMIT_MESSAGE = "(commit message)"
 TAG_MESSAGE = "(tag message)"
@@ -101,7 +102,8 @@ def scan_history(revisions: Sequence[str], filters: Sequence[str], policy: Polic
     for order, finding in outcome.findings:
         found.add(order, [finding])
     found.suppress(outcome.suppressed)
-    found.skipped, found.scanned = [*outcome.skipped, *tagged_skipped], outcome.scanned
+    found.skipped = [*_gate_skips(outcome.skipped, plan, cwd), *tagged_skipped]
+    found.scanned = outcome.scanned
     _follow_renames(found.best, plan.renames)
     earlier = _renamed_along(earlier, plan.renames)
     findings = tuple(f for key, (_, f) in found.best.items() if key not in earlier)
@@ -129,6 +131,25 @@ def _follow_renames(best: dict[Key, tuple[int, Finding]], renames: dict[tuple[st
         if earlier is not None and earlier[0] < order:
             best[key] = (earlier[0], replace(finding, origin=earlier[1].origin))
             del best[old_key]
+
+
+def _gate_skips(skipped: list[Skipped], plan: HistoryPlan, cwd: str | None) -> list[Skipped]:
+    """Versions left unread for their size, told apart for a push or CI range: a version
+    committed before the range (a rename) or binary holds no new text to miss."""
+    if not any(s.unread_text for s in skipped):
+        return skipped
+    earlier = {sha[:12] for sha in plan.earlier}
+    blobs = {sha[:12]: sha for sha in plan.blobs}
+    kept = []
+    for skip in skipped:
+        short = skip.path.rpartition(" (")[2].rstrip(")")  # `<path> (<sha12>)`, as blobscan labels it
+        if skip.unread_text and short in earlier:
+            kept.append(replace(skip, unread_text=False))
+        elif skip.unread_text and short in blobs and is_binary(git.blob_head(blobs[short], SNIFF, cwd)):
+            kept.append(Skipped(path=skip.path, reason="binary"))
+        else:
+            kept.append(skip)
+    return kept
 
 
 def _renamed_along(earlier: set[Key], renames: dict[tuple[str, str], str]) -> set[Key]:

@@ -19,7 +19,12 @@ class lazy:
     def __init__(self, pattern: str | bytes, flags: int = 0) -> None:
         self._source: tuple[Any, int] = (pattern, flags)
 
+    def __reduce__(self) -> tuple[type, tuple[Any, int]]:
+        return lazy, self._source  # pickled and copied as the pattern it stands for
+
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # asked before __init__ ran (unpickling): not a method of ours
+            raise AttributeError(name)
         compiled = re.compile(*self._source)
         self.__dict__.update({method: getattr(compiled, method) for method in _METHODS})
         return getattr(compiled, name)

@@ -100,17 +100,12 @@ class Finding(Record):
 class Skipped(Record):
     path: str
     reason: str
+    # new text left unread for its size: a key in it would pass a commit or push unseen
+    unread_text: bool = False
 
     @classmethod
-    def over_size_cap(cls, path: str, max_size: int) -> Skipped:
-        return cls(path=path, reason=f"{_OVER_CAP} ({max_size} bytes)")
-
-    @property
-    def is_over_size_cap(self) -> bool:
-        return self.reason.startswith(_OVER_CAP)
-
-
-_OVER_CAP = "over the size cap"
+    def over_size_cap(cls, path: str, max_size: int, new_text: bool = True) -> Skipped:
+        return cls(path=path, reason=f"over the size cap ({max_size} bytes)", unread_text=new_text)
 
 
 class ScanError(Record):
@@ -153,7 +148,14 @@ class ScanResult(Record):
 # shown, or found only with the lines around it, stays hidden.
 _KEY_LIKE = lazy(r"[0-9A-Fa-f]{32,}|[A-Za-z0-9+/_-]{40,}={0,2}|(?:%[0-9A-Fa-f]{2}|[0-9A-Fa-f]){16,}"
                        r"|(?=[A-Za-z]*[0-9])(?=[0-9]*[A-Za-z])[A-Za-z0-9]{16,}")
-_CUT_HEAD, _CUT_TAIL = lazy(r"^\S+"), lazy(r"\S+$")
+# What a cut word runs to: whitespace, or the punctuation code and data put between values
+# (a minified line has no whitespace, and keeps its context)
+_BETWEEN_VALUES = "\"',;:{}[]()<>="
+_CUT_HEAD, _CUT_TAIL = lazy(r"^[^\s\"',;:{}\[\]()<>=]+"), lazy(r"[^\s\"',;:{}\[\]()<>=]+$")
+
+
+def _in_a_word(char: str) -> bool:
+    return not char.isspace() and char not in _BETWEEN_VALUES
 _HEX32 = lazy(r"[0-9A-Fa-f]{32}")
 _FINGERPRINT = lazy(r"[0-9a-f]{16}")
 # What base64 and percent-encoding write.
@@ -176,11 +178,11 @@ def excerpt_of(line: str, column: int, secret: str, others: Iterable[str] = (), 
     reach = room + max(map(len, others), default=0) + 64  # an encoded neighbour's run, too
     low, high = max(0, start - reach), end + reach
     before, after = line[low:start], line[end:high]
-    # A word the clip cuts (up to whitespace) is left out whole: a key's piece would be too
-    # short to redact, or redacted as 4 + 4 characters from the middle of the key.
-    if low > 0 and not line[low - 1].isspace():
+    # A word the clip cuts is left out whole: a key's piece would be too short to redact, or
+    # redacted as 4 + 4 characters from the middle of the key.
+    if low > 0 and _in_a_word(line[low - 1]):
         before = _CUT_HEAD.sub("", before)
-    if high < len(line) and not line[high].isspace():
+    if high < len(line) and _in_a_word(line[high]):
         after = _CUT_TAIL.sub("", after)
     after = after.rstrip()
     for other in others:

@@ -176,3 +176,13 @@ def test_an_html_escaped_quote_ends_a_header_value() -> None:
     # one finding for one key: not a second one whose secret runs into `&quot`
     html = f"<pre>curl -H &quot;X-API-KEY: {KEY}&quot; https://x</pre>"
     assert [(c.rule_id, c.secret) for c in found(html)] == [("x-api-key", KEY)]
+
+
+@pytest.mark.parametrize("template", [
+    # a key-like name outweighs the look-alike rules for dotted names and derived values
+    'token = "{k}.prod"', "api_key: {k}.live", 'secret_file = "{k}.json"', "IMIN_API_KEY=live.{k}",
+    'key = "v1.{k}"', "IMIN_API_KEY_VERSION={k}", "apiKeyVersion: {k}", "imin_key_revision: {k}",
+    'api_key_expected = "{k}"', "API_KEY_BUSTER={k}", "IMIN_KEY_CONVERSION={k}", 'pk = "{k}"',
+])
+def test_look_alike_rules_never_hide_a_named_key(template: str) -> None:
+    assert [c.confidence >= Confidence.MEDIUM for c in found(template.format(k=KEY))] == [True], template

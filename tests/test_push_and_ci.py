@@ -101,6 +101,43 @@ def test_refs_of_a_remote_named_under_this_ones_name_or_pushing_elsewhere_count_
         assert "refs/heads/feature" not in pushed.git("ls-remote", "--heads", str(bare)), remote
 
 
+def test_a_ref_two_remotes_could_own_and_a_remote_with_two_urls_count_for_nothing(
+        pushed: Repo, tmp_path: Path) -> None:
+    # refs/remotes/team/x/main is remote team's branch x/main and could be remote team/x's;
+    # a remote with two URLs pushes to both but fetches from the first
+    add_commits(pushed, leak_at=0, count=1)
+    for name in ("team", "team/x"):
+        pushed.git("init", "-q", "--bare", str(tmp_path / f"{name.replace('/', '-')}.git"))
+        pushed.git("remote", "add", name, str(tmp_path / f"{name.replace('/', '-')}.git"))
+    pushed.git("push", "-q", "--no-verify", "team", "HEAD:refs/heads/x/main")
+    pushed.git("fetch", "-q", "team")
+    pushed.git("push", "-q", "--no-verify", "origin", "main")
+    second = tmp_path / "second.git"
+    pushed.git("init", "-q", "--bare", str(second))
+    pushed.git("config", "--add", "remote.origin.url", str(second))
+    assert pushed.keyguard("install", "--hook", "pre-push").code == 0
+    for remote, bare in (("team/x", tmp_path / "team-x.git"), ("origin", second)):
+        pushed.git("push", "-q", remote, "main:refs/heads/feature", check=False)
+        assert "refs/heads/feature" not in pushed.git("ls-remote", "--heads", str(bare)), remote
+
+
+def test_a_push_that_moves_a_big_file_the_remote_has_passes(pushed: Repo) -> None:
+    pushed.write(".keyguard.toml", 'max-file-size = "1k"\n')
+    pushed.write("big.txt", "x" * 2000 + "\n")
+    pushed.stage()
+    pushed.commit("big")
+    pushed.git("push", "-q", "--no-verify", "origin", "main")
+    assert pushed.keyguard("install", "--hook", "pre-push").code == 0
+    pushed.git("mv", "big.txt", "big2.txt")
+    pushed.commit("moved")
+    pushed.git("push", "-q", "origin", "main")  # raises if the hook blocks
+    pushed.write("big2.txt", "y" * 2000 + "\n")  # new text over the cap: blocked
+    pushed.stage()
+    pushed.commit("changed")
+    pushed.git("push", "-q", "origin", "main", check=False)
+    assert pushed.git("rev-parse", "HEAD").strip() not in pushed.git("ls-remote", "origin", "main")
+
+
 def test_a_merged_key_renamed_afterwards_adds_nothing(repo: Repo) -> None:
     repo.write("conf.txt", "a\nb\n")
     repo.stage()

@@ -210,3 +210,11 @@ def test_an_excerpt_keeps_names_with_digits_readable() -> None:
     key = fake_key("readable")
     line = f"IMIN_API_KEY_V2_PRODUCTION={key}"
     assert excerpt_of(line, line.index(key) + 1, key).startswith("IMIN_API_KEY_V2_PRODUCTION=")
+
+
+def test_an_excerpt_of_a_minified_line_keeps_its_context() -> None:
+    key = fake_key("minified")
+    items = ",".join(f'{{"id":{i}}}' for i in range(300))
+    line = f'{{"a":[{items}],"config":{{"imin":{{"apiKey":"{key}"}}}},"b":[{items}]}}'
+    shown = excerpt_of(line, line.index(key) + 1, key)
+    assert '"imin":{"apiKey":"' + key in shown and len(shown) < 200

@@ -348,6 +348,23 @@ def test_a_file_over_the_size_cap_fails_the_hook(repo: Repo) -> None:
     assert repo.keyguard("staged").code == 1
 
 
+def test_a_big_file_that_adds_no_text_passes(repo: Repo) -> None:
+    # a rename or a mode change of a file over the cap adds nothing; a binary file is binary
+    repo.write(".keyguard.toml", 'max-file-size = "1k"\n')
+    repo.write("big.txt", "x" * 2000 + "\n")
+    repo.stage()
+    repo.commit("big, before keyguard")
+    repo.git("mv", "big.txt", "big2.txt")
+    assert repo.keyguard("staged").code == 0
+    repo.commit("moved")
+    repo.git("update-index", "--chmod=+x", "big2.txt")
+    assert repo.keyguard("staged").code == 0
+    (repo.path / "image.png").write_bytes(b"\x89PNG\0\0" + b"\1" * 3000)
+    repo.stage("image.png")
+    run = repo.keyguard("staged")
+    assert run.code == 0 and "image.png" not in run.err, run.err
+
+
 def test_a_path_through_a_symlink_to_the_repository(repo: Repo, tmp_path) -> None:
     # git's top level is the resolved path: an absolute PATH through a link is still inside
     link = tmp_path / "link"

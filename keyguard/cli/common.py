@@ -114,7 +114,7 @@ def finish(result: ScanResult, report: dict[str, Any], named: frozenset[str] = f
         started_at=(now - datetime.timedelta(seconds=round(result.seconds))).isoformat())
     for problem in result.errors:
         error(f"cannot read {neutralise(problem.path)}: {problem.message}")
-    unread = [skipped for skipped in result.skipped if gate and skipped.is_over_size_cap]
+    unread = [skipped for skipped in result.skipped if gate and skipped.unread_text]
     for skipped in result.skipped:
         if skipped in unread:
             error(f"not scanned, {skipped.reason}: {neutralise(skipped.path)}; a key in it would "

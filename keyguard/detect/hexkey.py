@@ -22,9 +22,9 @@ _CHECKSUM_WORDS = lazy(
     r"(?i)md5|sha-?(?:1|224|256|384|512)|\bsha\b|digest|checksum|etag|integrity|hash"
     r"|uuid|guid|crc32|fingerprint|if-(?:none-)?match"
 )
-# Ids by name: `id`, `user_id`, `requestId`, `pk`, `rid`, `correlation`. Not `ref`: the corpus
-# holds a key a Postman environment names `storeRef`.
-_ID_NAME = lazy(r"(?:^|[_\-.@])(?i:ids?|identifiers?|pk|rid|correlation)$|[a-z](?:Id|ID|Identifier)s?$")
+# Ids by name: `id`, `user_id`, `requestId`, `rid`, `correlation`. Not `ref`: the corpus holds a
+# key a Postman environment names `storeRef`; not `pk`, which may name a private key.
+_ID_NAME = lazy(r"(?:^|[_\-.@])(?i:ids?|identifiers?|rid|correlation)$|[a-z](?:Id|ID|Identifier)s?$")
 _URL_KEY_PARAM = lazy(
     r"(?i)[?&;](?:api[-_]?key|apikey|key|token|access[-_]?token|auth|secret)=$"
 )
@@ -74,7 +74,8 @@ def find(text: str, path: str, at_least: Confidence = Confidence.LOW) -> Iterato
             signals = (*signals, "key-word-nearby")  # `"<key>",  // staging api key`
         if table is not None and signals is not None and "assignment" not in signals:
             signals = _column_signals(text, start, *table) or signals  # the column's name
-        if signals is not None and _in_a_dotted_name(text, start, end):
+        if signals is not None and "key-like-name" not in signals and "url-key-parameter" not in signals \
+                and _in_a_dotted_name(text, end):
             signals = (*signals, "id-name")  # `uploads/<hex>.jpg`, `cache_page.<hex>.en-us`
         if signals is None or (at_least > Confidence.LOW and _surely_low(signals)):
             continue
@@ -196,12 +197,12 @@ def _fields(line: str, delimiter: str) -> list[str]:
         return []
 
 
-def _in_a_dotted_name(text: str, start: int, end: int) -> bool:
-    """Whether the hex is one part of a dotted name: a file's (`<hex>.png`), a cache key's
-    (`views.cache_page.<hex>.en-us`). A key stands alone; a sentence's full stop after it
-    does not count."""
-    before, after = text[start - 1 : start], text[end : end + 2]
-    return before == "." or (after[:1] == "." and after[1:].isalpha())
+def _in_a_dotted_name(text: str, end: int) -> bool:
+    """Whether a dotted suffix follows the hex: a file's name (`<hex>.png`), a cache key's
+    (`cache_page.<hex>.en-us`). A key stands alone; a sentence's full stop after it does not
+    count, nor a prefix (`live.<key>`)."""
+    after = text[end : end + 2]
+    return after[:1] == "." and after[1:].isalpha()
 
 
 def _named_in_a_comment_after(text: str, end: int) -> bool:
@@ -299,7 +300,7 @@ def _context_signals(left: str, field: str, name: str | None) -> tuple[str, ...]
         signals.append("key-word-nearby")
     if name is not None:
         signals.append("assignment")
-        if "key-like-name" not in signals and _ID_NAME.search(name):
+        if "key-like-name" not in signals and (_ID_NAME.search(name) or _DERIVED_NAME.search(name)):
             signals.append("id-name")
     return tuple(signals)
 
@@ -309,7 +310,14 @@ def _context_signals(left: str, field: str, name: str | None) -> tuple[str, ...]
 _NOT_A_KEY_NAME = lazy(
     r"(?i)(?:cache|idempotency|dedup|partition|sort|primary|foreign|lookup|routing|shard|translation"
     r"|flag|feature)[-_.]?keys?$|key[-_.]?ids?$|^(?:kid|nonce|state|session|trace|span"
-    r"|build|tag|want|b3|sentry[-_]trace)$|^csrf|(?:version|revision|buster|expected|trace[-_]context)$"
+    r"|revision|build|version)$|^csrf"
+)
+# Names of derived or one-time values, when no key word is in them: an asset version, a cache
+# buster, an image tag, a trace header, the value a test expects. `IMIN_API_KEY_VERSION` is
+# still a key's name.
+_DERIVED_NAME = lazy(
+    r"(?i:(?:^|[_\-.])(?:version|revision|buster|expected|trace[-_]?context)"
+    r"|^(?:tag|want|b3|sentry[-_]trace))$|[a-z0-9](?:Version|Revision|Buster|Expected)$"
 )
 _WEIGHTS = {"url-key-parameter": 3, "key-like-name": 2, "key-word-nearby": 1, "assignment": 1}
 

@@ -13,7 +13,7 @@ from keyguard import git
 from keyguard.errors import GitError
 from keyguard.lazyre import lazy
 from keyguard.model import Blob, ScanError, Skipped
-from keyguard.sources.text import decode_text
+from keyguard.sources.text import SNIFF, decode_text, is_binary
 
 _GITLINK = "160000"
 _HUNK = lazy(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
@@ -39,12 +39,15 @@ def read_staged(paths: Sequence[str], max_size: int, merge_head: str,
             # Concluding a merge: a line is this commit's only if it is new to every parent.
             theirs = _diff(parent, cwd, objects, max_size)[1]
             added = {path: lines & theirs.get(path, set()) for path, lines in added.items()}
-        for path, _, sha in staged:
+        for path, old, sha in staged:
             if wanted and not _within(path, wanted):
                 continue
             _, data = objects.read(sha, max_size)
-            if data is None:
-                yield Skipped.over_size_cap(path, max_size)
+            if data is None:  # new text left unread fails the hook: a rename or binary does not
+                if is_binary(git.blob_head(sha, SNIFF, cwd)):
+                    yield Skipped(path=path, reason="binary")
+                else:
+                    yield Skipped.over_size_cap(path, max_size, new_text=old != sha)
                 continue
             text = decode_text(data)
             if text is None:
