@@ -15,8 +15,8 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from itertools import chain
 
-from keyguard.detect.fast import LONGEST_HEADER, MARGIN, detect_prefiltered, only_built_in
-from keyguard.detect.hexkey import is_table
+from keyguard.detect.fast import MARGIN, detect_prefiltered, only_built_in
+from keyguard.detect.hexkey import LONGEST_HEADER, is_table
 from keyguard.model import Blob, Finding, Item, ScanError, Skipped, Suppressed, Unread
 from keyguard.record import Record, field, replace
 from keyguard.scan import FAST_PATH_MIN, Outcome, Policy, findings_at, judged, reported
@@ -199,7 +199,8 @@ def _first_line(path: str) -> bytes:
     """A table's first line, its column names (a later slice does not hold it)."""
     try:
         with open(path, "rb") as handle:
-            line = handle.readline(LONGEST_HEADER + 1)
+            line = handle.readline(4 * LONGEST_HEADER + 1)  # UTF-8: up to 4 bytes a character
     except OSError:
         return b""
-    return line.removeprefix(codecs.BOM_UTF8).rstrip(b"\r\n") if line.endswith(b"\n") else b""
+    # longer than that, it names no columns; an empty header as well
+    return line.removeprefix(codecs.BOM_UTF8).removesuffix(b"\n") if line.endswith(b"\n") else b""

@@ -194,8 +194,12 @@ def remote_tips(remote: str, cwd: str | None = None) -> list[str]:
         key, _, value = entry.partition("\n")
         name, _, variable = key.removeprefix("remote.").rpartition(".")
         settings.setdefault((name, variable), []).append(value)
-    urls, pushurls = settings.get((remote, "url"), []), settings.get((remote, "pushurl"), [])
-    if len(urls) != 1 or (pushurls and pushurls != urls):
+    if len(settings.get((remote, "url"), [])) != 1:
+        return []
+    # as git rewrites them (url.<base>.insteadOf, pushInsteadOf): where it fetches, where it pushes
+    fetched, pushed = (run(["remote", "get-url", *push, "--all", "--", remote], cwd=cwd)
+                       for push in ([], ["--push"]))
+    if fetched != pushed:
         return []
     destinations = {name: [spec.lstrip("+").partition(":")[2] for spec in specs if ":" in spec]
                     for (name, variable), specs in settings.items() if variable == "fetch"}

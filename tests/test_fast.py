@@ -146,3 +146,21 @@ def test_a_table_line_csv_refuses_is_read_without_its_column() -> None:
             + "2," + "y" * 200_000 + "," + key + "\n").encode()
     assert fast(data, "t.csv") == reference(data, "t.csv")
     assert [c.confidence for c in fast(data, "t.csv")] == [Confidence.HIGH, Confidence.LOW]
+
+
+def test_table_delimiters_long_headers_and_long_rows_read_the_same_everywhere() -> None:
+    key = fake_key("semicolons")
+    # a semicolon-separated .csv: `request_id` is an id, `api_key` a key
+    data = f"date;order;request_id;token_type\n2024-03-01;1001;{key};bearer\n".encode()
+    assert [c.confidence for c in fast(data, "s.csv")] == [Confidence.LOW]
+    data = f"id;name;api_key\n1;prod;{key}\n".encode()
+    assert [c.confidence for c in fast(data, "s.csv")] == [Confidence.HIGH]
+    # a first line over 64 Ki characters, or an empty one, names no columns; nor is a value's
+    # column looked up 16 Ki characters into its row: the same in windows and whole
+    wide = "id,api_key," + ",".join(f"attribute_{i:05d}" for i in range(6000))
+    filler = "\n".join("1,none," + "x," * 100 for _ in range(40))
+    for header in (wide, "", "id,api_key"):
+        for row in (f"1,{key},x", "1,x," + "y," * 9000 + key):
+            data = f"{header}\n{filler}\n{row}\n".encode()
+            assert fast(data, "t.csv") == reference(data, "t.csv"), (header[:20], row[:20])
+    assert fast(f"id,api_key\n{filler}\n1,{key},x\n".encode(), "t.csv")[0].confidence == Confidence.HIGH

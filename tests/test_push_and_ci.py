@@ -138,6 +138,18 @@ def test_a_push_that_moves_a_big_file_the_remote_has_passes(pushed: Repo) -> Non
     assert pushed.git("rev-parse", "HEAD").strip() not in pushed.git("ls-remote", "origin", "main")
 
 
+def test_a_push_url_rewritten_elsewhere_counts_for_nothing(pushed: Repo, tmp_path: Path) -> None:
+    # url.<B>.pushInsteadOf <A>: origin fetches from A and pushes to B
+    add_commits(pushed, leak_at=0, count=1)
+    pushed.git("push", "-q", "--no-verify", "origin", "main")
+    other = tmp_path / "other.git"
+    pushed.git("init", "-q", "--bare", str(other))
+    pushed.git("config", f"url.{other}.pushInsteadOf", str(tmp_path / "remote.git"))
+    assert pushed.keyguard("install", "--hook", "pre-push").code == 0
+    pushed.git("push", "-q", "origin", "main:refs/heads/new", check=False)
+    assert "refs/heads/new" not in pushed.git("ls-remote", "--heads", str(other))
+
+
 def test_a_merged_key_renamed_afterwards_adds_nothing(repo: Repo) -> None:
     repo.write("conf.txt", "a\nb\n")
     repo.stage()

@@ -363,6 +363,22 @@ def test_a_big_file_that_adds_no_text_passes(repo: Repo) -> None:
     repo.stage("image.png")
     run = repo.keyguard("staged")
     assert run.code == 0 and "image.png" not in run.err, run.err
+    repo.commit("image")
+    # concluding a merge: the big file comes unchanged from the merged branch
+    repo.git("checkout", "-q", "-b", "side")
+    repo.write("big2.txt", "x" * 2000 + "\nmore\n")
+    repo.write("c.txt", "side\n")
+    repo.stage()
+    repo.commit("side")
+    repo.git("checkout", "-q", "main")
+    repo.write("c.txt", "main\n")
+    repo.stage()
+    repo.commit("main")
+    repo.git("merge", "-q", "side", check=False)  # c.txt conflicts
+    repo.write("c.txt", "both\n")
+    repo.stage("c.txt")
+    run = repo.keyguard("staged")
+    assert run.code == 0, run.err
 
 
 def test_a_path_through_a_symlink_to_the_repository(repo: Repo, tmp_path) -> None:

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 
 from keyguard.detect import RULES, Rule, detect
-from keyguard.detect.hexkey import is_table
+from keyguard.detect.hexkey import LONGEST_HEADER, is_table
 from keyguard.detect.rule import re2_spans
 from keyguard.model import Blob, Candidate, Confidence
 from keyguard.record import replace
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from typing import Any
 
 MARGIN = 1024  # characters of context kept around each interesting place: rules read <= 400
-LONGEST_HEADER = 64 << 10  # a table's first line read as its column names, if no longer
 _PATTERN = (rb"[xX][-_][aA][pP][iI][-_][kK][eE][yY]"  # x-api-key rule (and decoded variants)
             rb"|[0-9A-Fa-f]{32}"  # hex32-key rule
             rb"|[A-Za-z0-9+/_-]{40,}"  # base64 tokens that could hold a key (whole runs: few spans)
@@ -150,10 +149,13 @@ def detect_windows(data: bytes, path: str, windows: Iterable[tuple[int, int]],
     window is read after it, as the whole text would be."""
     given = header is not None
     if header is None and is_table(path):
-        header = data[: max(0, data.find(b"\n", 0, LONGEST_HEADER))]
+        newline = data.find(b"\n", 0, 4 * LONGEST_HEADER + 1)
+        header = data[:newline] if newline >= 0 else b""
+    if header and len(header.decode("utf-8", errors="replace")) > LONGEST_HEADER:
+        header = b""  # it names no columns: not read again before each window
     line, counted_to = first_line, 0
     for start, end in windows:
-        head = header + b"\n" if header and (given or start > 0) else b""
+        head = header + b"\n" if header is not None and (given or start > 0) else b""
         text = (head + data[start:end]).decode("utf-8", errors="replace")
         found = [c if not head else replace(c, line=c.line - 1)
                  for c in detect(Blob(path=path, text=text), rules, at_least=at_least)

@@ -158,6 +158,8 @@ def _surely_low(signals: tuple[str, ...]) -> bool:
 
 
 TABLE_SUFFIXES = (".csv", ".tsv")
+LONGEST_HEADER = 64 << 10  # characters: a longer first line names no columns
+_LONGEST_PREFIX = 16 << 10  # characters of a row before a value: further in, its column is not looked up
 
 
 def is_table(path: str) -> bool:
@@ -169,16 +171,19 @@ def table_header(text: str, path: str) -> tuple[list[str], str] | None:
     """A CSV or TSV file's column names (its first line) and delimiter; None for other files."""
     if not is_table(path):
         return None
-    delimiter = "\t" if path.lower().endswith(".tsv") else ","
     first = text[: text.find("\n")] if "\n" in text else text
+    if len(first) > LONGEST_HEADER:
+        return [], ","
+    # a .csv written in a locale whose decimal mark is a comma is separated by semicolons
+    delimiter = "\t" if path.lower().endswith(".tsv") else max(",;|\t", key=first.count)
     return _fields(first, delimiter), delimiter
 
 
 def _column_signals(text: str, start: int, columns: list[str], delimiter: str) -> tuple[str, ...] | None:
     """A key-like name for a value in a column the header names so: `id,label,api_key` then
     `1,prod,<key>`. None when the column's name says nothing (or on the header itself)."""
-    line_start = text.rfind("\n", 0, start) + 1
-    if line_start == 0:
+    line_start = text.rfind("\n", max(0, start - _LONGEST_PREFIX), start) + 1
+    if line_start == 0 or not columns:  # the header itself, a row too long to parse each time
         return None
     index = len(_fields(text[line_start:start], delimiter) or [""]) - 1
     name = columns[index].strip() if 0 <= index < len(columns) else ""
