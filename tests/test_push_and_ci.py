@@ -27,6 +27,22 @@ def pushed(repo: Repo, tmp_path: Path) -> Repo:
     return repo
 
 
+def bare_remotes(repo: Repo, tmp_path: Path, *names: str) -> dict[str, Path]:
+    """A bare repository for each name, added to `repo` as a remote of that name."""
+    bares = {}
+    for name in names:
+        bares[name] = tmp_path / f"{name.replace('/', '-')}.git"
+        repo.git("init", "-q", "--bare", str(bares[name]))
+        repo.git("remote", "add", name, str(bares[name]))
+    return bares
+
+
+def refused(repo: Repo, remote: str, bare: Path) -> bool:
+    """Whether the pre-push hook stops main going to `remote` as a new branch (in `bare`)."""
+    repo.git("push", "-q", remote, "main:refs/heads/feature", check=False)
+    return "refs/heads/feature" not in repo.git("ls-remote", "--heads", str(bare))
+
+
 def add_commits(repo: Repo, leak_at: int, count: int) -> list[str]:
     commits = []
     for n in range(count):
@@ -87,18 +103,13 @@ def test_refs_of_a_remote_named_under_this_ones_name_or_pushing_elsewhere_count_
         pushed: Repo, tmp_path: Path) -> None:
     # refs/remotes/team/x/* are remote team/x's; origin's refs describe its fetch URL only
     add_commits(pushed, leak_at=0, count=1)
-    for name in ("team/x", "team"):
-        pushed.git("init", "-q", "--bare", str(tmp_path / f"{name.replace('/', '-')}.git"))
-        pushed.git("remote", "add", name, str(tmp_path / f"{name.replace('/', '-')}.git"))
+    bares = bare_remotes(pushed, tmp_path, "team/x", "team")
     pushed.git("push", "-q", "--no-verify", "team/x", "main")
     pushed.git("push", "-q", "--no-verify", "origin", "main")
-    fork = tmp_path / "fork.git"
-    pushed.git("init", "-q", "--bare", str(fork))
+    fork = bare_remotes(pushed, tmp_path, "fork")["fork"]
     pushed.git("config", "remote.origin.pushurl", str(fork))
     assert pushed.keyguard("install", "--hook", "pre-push").code == 0
-    for remote, bare in (("team", tmp_path / "team.git"), ("origin", fork)):
-        pushed.git("push", "-q", remote, "main:refs/heads/feature", check=False)
-        assert "refs/heads/feature" not in pushed.git("ls-remote", "--heads", str(bare)), remote
+    assert refused(pushed, "team", bares["team"]) and refused(pushed, "origin", fork)
 
 
 def test_a_ref_two_remotes_could_own_and_a_remote_with_two_urls_count_for_nothing(
@@ -106,19 +117,14 @@ def test_a_ref_two_remotes_could_own_and_a_remote_with_two_urls_count_for_nothin
     # refs/remotes/team/x/main is remote team's branch x/main and could be remote team/x's;
     # a remote with two URLs pushes to both but fetches from the first
     add_commits(pushed, leak_at=0, count=1)
-    for name in ("team", "team/x"):
-        pushed.git("init", "-q", "--bare", str(tmp_path / f"{name.replace('/', '-')}.git"))
-        pushed.git("remote", "add", name, str(tmp_path / f"{name.replace('/', '-')}.git"))
+    bares = bare_remotes(pushed, tmp_path, "team", "team/x")
     pushed.git("push", "-q", "--no-verify", "team", "HEAD:refs/heads/x/main")
     pushed.git("fetch", "-q", "team")
     pushed.git("push", "-q", "--no-verify", "origin", "main")
-    second = tmp_path / "second.git"
-    pushed.git("init", "-q", "--bare", str(second))
+    second = bare_remotes(pushed, tmp_path, "second")["second"]
     pushed.git("config", "--add", "remote.origin.url", str(second))
     assert pushed.keyguard("install", "--hook", "pre-push").code == 0
-    for remote, bare in (("team/x", tmp_path / "team-x.git"), ("origin", second)):
-        pushed.git("push", "-q", remote, "main:refs/heads/feature", check=False)
-        assert "refs/heads/feature" not in pushed.git("ls-remote", "--heads", str(bare)), remote
+    assert refused(pushed, "team/x", bares["team/x"]) and refused(pushed, "origin", second)
 
 
 def test_a_push_that_moves_a_big_file_the_remote_has_passes(pushed: Repo) -> None:
@@ -142,12 +148,10 @@ def test_a_push_url_rewritten_elsewhere_counts_for_nothing(pushed: Repo, tmp_pat
     # url.<B>.pushInsteadOf <A>: origin fetches from A and pushes to B
     add_commits(pushed, leak_at=0, count=1)
     pushed.git("push", "-q", "--no-verify", "origin", "main")
-    other = tmp_path / "other.git"
-    pushed.git("init", "-q", "--bare", str(other))
+    other = bare_remotes(pushed, tmp_path, "other")["other"]
     pushed.git("config", f"url.{other}.pushInsteadOf", str(tmp_path / "remote.git"))
     assert pushed.keyguard("install", "--hook", "pre-push").code == 0
-    pushed.git("push", "-q", "origin", "main:refs/heads/new", check=False)
-    assert "refs/heads/new" not in pushed.git("ls-remote", "--heads", str(other))
+    assert refused(pushed, "origin", other)
 
 
 def test_a_merged_key_renamed_afterwards_adds_nothing(repo: Repo) -> None:

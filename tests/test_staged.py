@@ -255,12 +255,12 @@ def test_hook_fails_closed_when_keyguard_is_missing(hooked: Repo) -> None:
     assert "not installed" in done.stderr and "git commit --no-verify" in done.stderr
 
 
-def test_concluding_a_merge_blocks_only_on_lines_new_to_every_parent(repo: Repo) -> None:
-    repo.write("c.txt", "base\n")
-    repo.stage()
-    repo.commit("base")
+def conflicted_merge(repo: Repo, side_files: dict[str, str]) -> None:
+    """Branch side commits `side_files`, main and side both change c.txt, main merges side
+    (a conflict on c.txt), and the resolution is staged: a merge being concluded."""
     repo.git("checkout", "-q", "-b", "side")
-    repo.write("side.env", f"IMIN_API_KEY={KEY}\n")  # already committed on the side branch
+    for name, text in side_files.items():
+        repo.write(name, text)
     repo.write("c.txt", "side\n")
     repo.stage()
     repo.commit("side")
@@ -268,9 +268,16 @@ def test_concluding_a_merge_blocks_only_on_lines_new_to_every_parent(repo: Repo)
     repo.write("c.txt", "main\n")
     repo.stage()
     repo.commit("main")
-    repo.git("merge", "-q", "side", check=False)  # conflict on c.txt
+    repo.git("merge", "-q", "side", check=False)
     repo.write("c.txt", "resolved\n")
     repo.stage("c.txt")
+
+
+def test_concluding_a_merge_blocks_only_on_lines_new_to_every_parent(repo: Repo) -> None:
+    repo.write("c.txt", "base\n")
+    repo.stage()
+    repo.commit("base")
+    conflicted_merge(repo, {"side.env": f"IMIN_API_KEY={KEY}\n"})  # the key: on the side branch
     assert repo.keyguard("staged").code == 0
     repo.write("c.txt", f"resolved\nTOKEN={OTHER}\n")
     repo.stage("c.txt")
@@ -365,18 +372,7 @@ def test_a_big_file_that_adds_no_text_passes(repo: Repo) -> None:
     assert run.code == 0 and "image.png" not in run.err, run.err
     repo.commit("image")
     # concluding a merge: the big file comes unchanged from the merged branch
-    repo.git("checkout", "-q", "-b", "side")
-    repo.write("big2.txt", "x" * 2000 + "\nmore\n")
-    repo.write("c.txt", "side\n")
-    repo.stage()
-    repo.commit("side")
-    repo.git("checkout", "-q", "main")
-    repo.write("c.txt", "main\n")
-    repo.stage()
-    repo.commit("main")
-    repo.git("merge", "-q", "side", check=False)  # c.txt conflicts
-    repo.write("c.txt", "both\n")
-    repo.stage("c.txt")
+    conflicted_merge(repo, {"big2.txt": "x" * 2000 + "\nmore\n"})
     run = repo.keyguard("staged")
     assert run.code == 0, run.err
 
