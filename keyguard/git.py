@@ -194,12 +194,7 @@ def remote_tips(remote: str, cwd: str | None = None) -> list[str]:
         key, _, value = entry.partition("\n")
         name, _, variable = key.removeprefix("remote.").rpartition(".")
         settings.setdefault((name, variable), []).append(value)
-    if len(settings.get((remote, "url"), [])) != 1:
-        return []
-    # as git rewrites them (url.<base>.insteadOf, pushInsteadOf): where it fetches, where it pushes
-    fetched, pushed = (run(["remote", "get-url", *push, "--all", "--", remote], cwd=cwd)
-                       for push in ([], ["--push"]))
-    if fetched != pushed:
+    if len(settings.get((remote, "url"), [])) != 1 or not pushes_where_it_fetches(remote, cwd):
         return []
     destinations = {name: [spec.lstrip("+").partition(":")[2] for spec in specs if ":" in spec]
                     for (name, variable), specs in settings.items() if variable == "fetch"}
@@ -211,6 +206,25 @@ def remote_tips(remote: str, cwd: str | None = None) -> list[str]:
         if owners == {remote}:
             tips.add(sha)
     return sorted(tips)
+
+
+def pushes_where_it_fetches(remote: str, cwd: str | None = None) -> bool:
+    """Whether a remote's push URLs are its fetch URLs, as git rewrites them (url.<base>.
+    insteadOf, pushInsteadOf, pushurl): only then do its tracking refs say what a push finds."""
+    try:
+        fetched, pushed = (run(["remote", "get-url", *push, "--all", "--", remote], cwd=cwd)
+                           for push in ([], ["--push"]))
+    except GitError:  # not a remote's name: a URL
+        return False
+    return fetched == pushed
+
+
+def blob_at(commit: str, path: str, cwd: str | None = None) -> str | None:
+    """The blob at `path` in `commit`, or None (any path: ls-tree reads it as an argument)."""
+    out = run(["ls-tree", "-z", commit, "--", path], cwd=cwd)
+    meta, _, _ = out.partition(b"\t")
+    fields = meta.split()
+    return fields[2].decode() if len(fields) == 3 and fields[1] == b"blob" else None
 
 
 def _refspec_matches(pattern: str, ref: str) -> bool:

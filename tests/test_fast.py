@@ -155,6 +155,9 @@ def test_table_delimiters_long_headers_and_long_rows_read_the_same_everywhere() 
     assert [c.confidence for c in fast(data, "s.csv")] == [Confidence.LOW]
     data = f"id;name;api_key\n1;prod;{key}\n".encode()
     assert [c.confidence for c in fast(data, "s.csv")] == [Confidence.HIGH]
+    # delimiters inside quotes do not count: this header has three fields
+    data = f'"notes; a; b; c",api_key,etag\nx,{key},x\n'.encode()
+    assert [c.confidence for c in fast(data, "q.csv")] == [Confidence.HIGH]
     # a first line over 64 Ki characters, or an empty one, names no columns; nor is a value's
     # column looked up 16 Ki characters into its row: the same in windows and whole
     wide = "id,api_key," + ",".join(f"attribute_{i:05d}" for i in range(6000))

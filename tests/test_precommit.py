@@ -83,6 +83,29 @@ def test_try_repo_pre_push_range(repo: Repo, pre_commit_home: str) -> None:
     assert done.returncode == 1 and "x-api-key" in done.stdout, done.stdout + done.stderr
 
 
+def test_pre_push_to_a_remote_that_pushes_elsewhere_reads_the_whole_branch(repo: Repo, tmp_path: Path,
+                                                                          pre_commit_home: str) -> None:
+    # for a new branch pre-commit derives FROM_REF from origin's tracking refs; origin pushes
+    # to another repository (pushInsteadOf), which holds none of it
+    fetched, pushed_to = tmp_path / "a.git", tmp_path / "b.git"
+    for bare in (fetched, pushed_to):
+        repo.git("init", "-q", "--bare", str(bare))
+    repo.write("client.sh", f"curl -H 'X-API-KEY: {KEY}' https://x\n")
+    repo.stage()
+    base = repo.commit("the key, on a")
+    repo.git("remote", "add", "origin", str(fetched))
+    repo.git("push", "-q", "origin", "main")
+    repo.git("config", f"url.{pushed_to}.pushInsteadOf", str(fetched))
+    repo.write("more.txt", "more\n")
+    repo.stage()
+    head = repo.commit("more")
+    done = pre_commit(repo, pre_commit_home, "try-repo", str(ROOT), "keyguard-push", "--hook-stage",
+                      "pre-push", "--from-ref", base, "--to-ref", head, "--remote-name", "origin",
+                      "--remote-url", str(pushed_to), "--remote-branch", "refs/heads/feature",
+                      "--local-branch", "refs/heads/main")  # as pre-commit's hook sets them
+    assert done.returncode == 1 and "x-api-key" in done.stdout, done.stdout + done.stderr
+
+
 def test_git_commit_through_installed_pre_commit(repo: Repo, pre_commit_home: str) -> None:
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                           check=False)

@@ -372,7 +372,7 @@ def test_a_big_file_that_adds_no_text_passes(repo: Repo) -> None:
     assert run.code == 0 and "image.png" not in run.err, run.err
     repo.commit("image")
     # concluding a merge: the big file comes unchanged from the merged branch
-    conflicted_merge(repo, {"big2.txt": "x" * 2000 + "\nmore\n"})
+    conflicted_merge(repo, {"big2.txt": "x" * 2000 + "\nmore\n", "new\nline.txt": "y" * 2000 + "\n"})
     run = repo.keyguard("staged")
     assert run.code == 0, run.err
 

@@ -142,8 +142,13 @@ def pre_push(remote: str | None, url: str | None, **report: Any) -> int:
 
     to_ref = os.environ.get("PRE_COMMIT_TO_REF")
     local_branch = os.environ.get("PRE_COMMIT_LOCAL_BRANCH", "")
+    remote = remote or os.environ.get("PRE_COMMIT_REMOTE_NAME")
     if to_ref:
         from_ref = os.environ.get("PRE_COMMIT_FROM_REF") or None
+        if from_ref is not None and remote and not git.pushes_where_it_fetches(remote):
+            # for a new branch pre-commit derives FROM_REF from the remote's tracking refs,
+            # which say nothing about where a push goes elsewhere: all of TO_REF is read
+            from_ref = None
         updates = [RefUpdate(to_ref, None if from_ref is None or git.is_null_sha(from_ref) else from_ref,
                              local_branch)]
     elif local_branch and os.environ.get("PRE_COMMIT"):
@@ -152,7 +157,7 @@ def pre_push(remote: str | None, url: str | None, **report: Any) -> int:
         updates = [RefUpdate(local_branch, None, local_branch)]
     else:
         updates = parse_pre_push(sys.stdin.read())
-    revisions = push_revisions(updates, remote or os.environ.get("PRE_COMMIT_REMOTE_NAME"))
+    revisions = push_revisions(updates, remote)
     if revisions:
         code = _history(revisions, [], None, report, tags=pushed_objects(updates), gate=True)
     else:

@@ -174,8 +174,10 @@ def table_header(text: str, path: str) -> tuple[list[str], str] | None:
     first = text[: text.find("\n")] if "\n" in text else text
     if len(first) > LONGEST_HEADER:
         return [], ","
-    # a .csv written in a locale whose decimal mark is a comma is separated by semicolons
-    delimiter = "\t" if path.lower().endswith(".tsv") else max(",;|\t", key=first.count)
+    # a .csv written in a locale whose decimal mark is a comma is separated by semicolons: the
+    # delimiter is the one that splits the first line into the most fields (quotes respected)
+    delimiters = "\t" if path.lower().endswith(".tsv") else ",;|\t"
+    delimiter = max(delimiters, key=lambda d: len(_fields(first, d)))
     return _fields(first, delimiter), delimiter
 
 

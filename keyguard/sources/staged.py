@@ -49,8 +49,7 @@ def read_staged(paths: Sequence[str], max_size: int, merge_head: str,
                 if is_binary(git.blob_head(sha, SNIFF, cwd)):
                     yield Skipped(path=path, reason="binary")
                 else:
-                    known = old == sha or ("\n" not in path  # cat-file reads one request a line
-                                           and sha in git.blob_ids([f"{p}:{path}" for p in parents], cwd))
+                    known = old == sha or any(git.blob_at(parent, path, cwd) == sha for parent in parents)
                     yield Skipped.over_size_cap(path, max_size, new_text=not known)
                 continue
             text = decode_text(data)
