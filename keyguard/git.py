@@ -220,8 +220,9 @@ def pushes_where_it_fetches(remote: str, cwd: str | None = None) -> bool:
 
 
 def blob_at(commit: str, path: str, cwd: str | None = None) -> str | None:
-    """The blob at `path` in `commit`, or None (any path: ls-tree reads it as an argument)."""
-    out = run(["ls-tree", "-z", commit, "--", path], cwd=cwd)
+    """The blob at `path` (from the top level) in `commit`, or None; any name: ls-tree reads
+    it as an argument, not a line."""
+    out = run(["ls-tree", "-z", "--full-tree", commit, "--", path], cwd=cwd)  # path from the top
     meta, _, _ = out.partition(b"\t")
     fields = meta.split()
     return fields[2].decode() if len(fields) == 3 and fields[1] == b"blob" else None

@@ -372,7 +372,11 @@ def test_a_big_file_that_adds_no_text_passes(repo: Repo) -> None:
     assert run.code == 0 and "image.png" not in run.err, run.err
     repo.commit("image")
     # concluding a merge: the big file comes unchanged from the merged branch
-    conflicted_merge(repo, {"big2.txt": "x" * 2000 + "\nmore\n", "new\nline.txt": "y" * 2000 + "\n"})
+    conflicted_merge(repo, {"big2.txt": "x" * 2000 + "\nmore\n", "new\nline.txt": "y" * 2000 + "\n",
+                            "sub/big.txt": "z" * 2000 + "\n"})
+    in_sub = subprocess.run([sys.executable, "-m", "keyguard", "staged"], cwd=repo.path / "sub",
+                            capture_output=True, text=True, check=False)
+    assert in_sub.returncode == 0, in_sub.stderr  # the parents' versions found from a subdirectory
     run = repo.keyguard("staged")
     assert run.code == 0, run.err
 
