@@ -216,7 +216,12 @@ def pushes_where_it_fetches(remote: str, cwd: str | None = None) -> bool:
                            for push in ([], ["--push"]))
     except GitError:  # not a remote's name: a URL
         return False
-    return fetched == pushed
+    return fetched == pushed and fetched.count(b"\n") == 1  # one URL: a fetch reads the first only
+
+
+def is_remote(name: str, cwd: str | None = None) -> bool:
+    """Whether `name` names a configured remote (git's pre-push hook gets a URL otherwise)."""
+    return name in run(["remote"], cwd=cwd).decode("utf-8", "surrogateescape").split()
 
 
 def blob_at(commit: str, path: str, cwd: str | None = None) -> str | None:

@@ -156,8 +156,13 @@ def test_table_delimiters_long_headers_and_long_rows_read_the_same_everywhere() 
     data = f"id;name;api_key\n1;prod;{key}\n".encode()
     assert [c.confidence for c in fast(data, "s.csv")] == [Confidence.HIGH]
     # delimiters inside quotes do not count: this header has three fields
-    data = f'"notes; a; b; c",api_key,etag\nx,{key},x\n'.encode()
-    assert [c.confidence for c in fast(data, "q.csv")] == [Confidence.HIGH]
+    for header, row in (('"notes; a; b; c",api_key,etag', f"x,{key},x"),
+                        ('id|"notes, a, b, c"|api_key', f"1|x|{key}"),
+                        ('"id";"notes, free text, more";"api_key"', f'"1";"x";"{key}"')):
+        data = f"{header}\n{row}\n".encode()
+        assert [c.confidence for c in fast(data, "q.csv")] == [Confidence.HIGH], header
+    data = f'api_key;"notes, a, b, c";etag\nx;y;{key}\n'.encode()  # the key sits under etag
+    assert [c.confidence for c in fast(data, "q.csv")] == [Confidence.LOW]
     # a first line over 64 Ki characters, or an empty one, names no columns; nor is a value's
     # column looked up 16 Ki characters into its row: the same in windows and whole
     wide = "id,api_key," + ",".join(f"attribute_{i:05d}" for i in range(6000))

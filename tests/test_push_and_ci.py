@@ -154,6 +154,22 @@ def test_a_push_url_rewritten_elsewhere_counts_for_nothing(pushed: Repo, tmp_pat
     assert refused(pushed, "origin", other)
 
 
+def test_pre_commits_from_ref_is_trusted_only_where_the_remote_pushes(pushed: Repo, tmp_path: Path) -> None:
+    # the key is on origin (a.git); FROM_REF as pre-commit derives it for a new branch
+    add_commits(pushed, leak_at=0, count=1)
+    pushed.git("push", "-q", "--no-verify", "origin", "main")
+    add_commits(pushed, leak_at=-1, count=1)
+    from_ref = pushed.git("rev-parse", "origin/main").strip()
+    env = {"PRE_COMMIT": "1", "PRE_COMMIT_FROM_REF": from_ref, "PRE_COMMIT_TO_REF": "HEAD",
+           "PRE_COMMIT_LOCAL_BRANCH": "refs/heads/main"}
+    remote_url = str(tmp_path / "remote.git")
+    assert pushed.keyguard("pre-push", env={**env, "PRE_COMMIT_REMOTE_NAME": "origin"}).code == 0
+    assert pushed.keyguard("pre-push", env={**env, "PRE_COMMIT_REMOTE_NAME": remote_url}).code == 0
+    second = bare_remotes(pushed, tmp_path, "second")["second"]
+    pushed.git("config", "--add", "remote.origin.url", str(second))  # a push goes to both
+    assert pushed.keyguard("pre-push", env={**env, "PRE_COMMIT_REMOTE_NAME": "origin"}).code == 1
+
+
 def test_a_merged_key_renamed_afterwards_adds_nothing(repo: Repo) -> None:
     repo.write("conf.txt", "a\nb\n")
     repo.stage()

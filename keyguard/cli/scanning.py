@@ -145,9 +145,11 @@ def pre_push(remote: str | None, url: str | None, **report: Any) -> int:
     remote = remote or os.environ.get("PRE_COMMIT_REMOTE_NAME")
     if to_ref:
         from_ref = os.environ.get("PRE_COMMIT_FROM_REF") or None
-        if from_ref is not None and remote and not git.pushes_where_it_fetches(remote):
+        if from_ref is not None and remote and git.is_remote(remote) \
+                and not git.pushes_where_it_fetches(remote):
             # for a new branch pre-commit derives FROM_REF from the remote's tracking refs,
-            # which say nothing about where a push goes elsewhere: all of TO_REF is read
+            # which say nothing about where a push goes elsewhere: all of TO_REF is read (to a
+            # URL, FROM_REF is the tip git found there, or absent)
             from_ref = None
         updates = [RefUpdate(to_ref, None if from_ref is None or git.is_null_sha(from_ref) else from_ref,
                              local_branch)]

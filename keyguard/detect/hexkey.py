@@ -175,10 +175,16 @@ def table_header(text: str, path: str) -> tuple[list[str], str] | None:
     if len(first) > LONGEST_HEADER:
         return [], ","
     # a .csv written in a locale whose decimal mark is a comma is separated by semicolons: the
-    # delimiter is the one that splits the first line into the most fields (quotes respected)
+    # delimiter is the one that splits the first line into the most fields, among those that
+    # leave no quote inside a field (a quote opens a field: one inside means a wrong split)
     delimiters = "\t" if path.lower().endswith(".tsv") else ",;|\t"
-    delimiter = max(delimiters, key=lambda d: len(_fields(first, d)))
+    delimiter = max(delimiters, key=lambda d: _split_score(first, d))
     return _fields(first, delimiter), delimiter
+
+
+def _split_score(line: str, delimiter: str) -> tuple[bool, int]:
+    fields = _fields(line, delimiter)
+    return not any('"' in field for field in fields), len(fields)
 
 
 def _column_signals(text: str, start: int, columns: list[str], delimiter: str) -> tuple[str, ...] | None:
