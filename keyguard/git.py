@@ -110,12 +110,13 @@ def _message(stderr: bytes) -> str:
     return (reasons or lines)[-1]
 
 
-def ignored_paths(directory: str) -> list[str]:
-    """The untracked paths under `directory` that git ignores, relative to it; a directory
-    ignored whole ends with "/" ("./" when `directory` is). Asked of the repository that holds
-    `directory`, whatever GIT_DIR says: the walk finds repositories by their .git, so must this."""
-    out = run(["ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory"],
-              cwd=directory, env=_found_from_cwd())
+def ignored_paths(directory: str, *paths: str) -> list[str]:
+    """The untracked paths under `directory` (or among `paths`) that git ignores, relative to
+    it; a directory ignored whole ends with "/" ("./" when `directory` is). Asked of the
+    repository that holds `directory`, whatever GIT_DIR says: the walk finds repositories by
+    their .git, so must this."""
+    out = run(["ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory",
+               *(["--", *paths] if paths else [])], cwd=directory, env=_found_from_cwd())
     return os.fsdecode(out).split("\0")[:-1]
 
 
@@ -124,12 +125,10 @@ def is_ignored(directory: str, root: str) -> bool:
     (ls-files fails inside one). check-ignore refuses --literal-pathspecs: ls-files answers."""
     relative = os.path.relpath(directory, root).replace(os.sep, "/")
     try:
-        listed = run(["ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory",
-                      "--", relative], cwd=root, env=_found_from_cwd())
+        listed = ignored_paths(root, relative)
     except GitError:
         return False
-    entries = os.fsdecode(listed).split("\0")
-    return any(f"{relative}/".startswith(entry) for entry in entries if entry.endswith("/"))
+    return any(f"{relative}/".startswith(entry) for entry in listed if entry.endswith("/"))
 
 
 def _found_from_cwd() -> dict[str, str]:
@@ -185,19 +184,18 @@ def remote_tips(remote: str, cwd: str | None = None) -> list[str]:
     point at. None when they cannot speak for where a push goes: a URL, not a remote's name; a
     remote with several URLs (a push goes to all, a fetch reads the first), or push URLs that
     are not its URL; and never a ref that another remote's refspec also writes."""
+    if not pushes_where_it_fetches(remote, cwd):  # a URL, several URLs, another push URL
+        return []
     try:
-        listed = run(["config", "--null", "--get-regexp", r"^remote\..*\.(url|pushurl|fetch)$"], cwd=cwd)
-    except GitError:  # no remote configured at all (exit 1)
+        listed = run(["config", "--null", "--get-regexp", r"^remote\..*\.fetch$"], cwd=cwd)
+    except GitError:  # no fetch refspec anywhere (exit 1): no tracking refs to trust
         return []
-    settings: dict[tuple[str, str], list[str]] = {}
+    destinations: dict[str, list[str]] = {}  # each remote's refspecs' destinations
     for entry in listed.decode("utf-8", "surrogateescape").split("\0")[:-1]:
-        key, _, value = entry.partition("\n")
-        name, _, variable = key.removeprefix("remote.").rpartition(".")
-        settings.setdefault((name, variable), []).append(value)
-    if len(settings.get((remote, "url"), [])) != 1 or not pushes_where_it_fetches(remote, cwd):
-        return []
-    destinations = {name: [spec.lstrip("+").partition(":")[2] for spec in specs if ":" in spec]
-                    for (name, variable), specs in settings.items() if variable == "fetch"}
+        key, _, spec = entry.partition("\n")
+        if ":" in spec:
+            name = key.removeprefix("remote.").rpartition(".")[0]
+            destinations.setdefault(name, []).append(spec.lstrip("+").partition(":")[2])
     out = run(["for-each-ref", "--format=%(objectname) %(refname)", "refs/remotes"], cwd=cwd)
     tips = set()
     for sha, _, ref in (line.partition(" ") for line in out.decode("utf-8", "surrogateescape").splitlines()):

@@ -116,7 +116,7 @@ def finish(result: ScanResult, report: dict[str, Any], named: frozenset[str] = f
         error(f"cannot read {neutralise(problem.path)}: {problem.message}")
     unread = [skipped for skipped in result.skipped if gate and skipped.unread_text]
     for skipped in result.skipped:
-        if skipped in unread:
+        if gate and skipped.unread_text:
             error(f"not scanned, {skipped.reason}: {neutralise(skipped.path)}; a key in it would "
                   "pass, so this check fails: raise max-file-size in the configuration to scan it")
         elif skipped.path in named:  # the user asked for this file by name: say why it was not

@@ -195,9 +195,10 @@ def _column_signals(text: str, start: int, columns: list[str], delimiter: str) -
         return None
     index = len(_fields(text[line_start:start], delimiter) or [""]) - 1
     name = columns[index].strip() if 0 <= index < len(columns) else ""
-    if _KEY_WORDS.search(name) and not _NOT_A_KEY_NAME.search(name) and not _CHECKSUM_WORDS.search(name):
-        return ("key-like-name", "assignment")
-    return None
+    if _CHECKSUM_WORDS.search(name):
+        return None
+    signals = _context_signals("", "", name)  # graded as any other name
+    return signals if "key-like-name" in signals else None
 
 
 def _fields(line: str, delimiter: str) -> list[str]:
