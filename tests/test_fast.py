@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 from pathlib import Path
 
@@ -9,22 +10,35 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from keyguard.custom_rules import parse_rule
-from keyguard.detect import detect
+from keyguard.detect import RULES, detect
 from keyguard.detect.decode import _BASE64_TOKEN, _PERCENT_ESCAPE
-from keyguard.detect.fast import detect_bytes
+from keyguard.detect.fast import (
+    detect_bytes,
+    detect_windows,
+    interesting_windows,
+    margin_bytes,
+    prefilter_fits,
+)
 from keyguard.detect.header import NAME
 from keyguard.detect.hexkey import HEX_RUN, hex_runs
 from keyguard.detect.rule import TOKEN_RUNS, Pass
 from keyguard.model import Blob, Confidence
-from keyguard.sources.text import decode_text
+from keyguard.sources.text import decode_text, is_binary
 from tests.conftest import fake_key
 from tests.test_properties import TOKENS, code_like
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "corpus"
 
 
-def fast(data: bytes, path: str) -> list:
-    return detect_bytes(data, path) or []
+def fast(data: bytes, path: str, level: Confidence = Confidence.LOW) -> list:
+    """What the fast path finds. It reads ASCII text whole and other text a window at a time:
+    the windows must find the same in ASCII text too."""
+    found = detect_bytes(data, path, at_least=level) or []  # None: binary
+    body = data.removeprefix(codecs.BOM_UTF8)
+    if not is_binary(data) and prefilter_fits(body, RULES):
+        windows = interesting_windows(body, margin_bytes(body))
+        assert list(detect_windows(body, path, windows, at_least=level)) == found
+    return found
 
 
 def reference(data: bytes, path: str) -> list:
@@ -48,7 +62,7 @@ def test_asking_for_a_confidence_is_filtering_afterwards_on_every_fixture() -> N
         every = reference(data, path.name)
         for level in (Confidence.MEDIUM, Confidence.HIGH):
             sure = [c for c in every if c.confidence >= level]
-            assert (detect_bytes(data, path.name, at_least=level) or []) == sure, path
+            assert fast(data, path.name, level) == sure, path
             checked += len(sure)
     assert checked > 100
 
@@ -86,12 +100,8 @@ def test_asking_for_a_confidence_is_filtering_afterwards(parts: list[str], lines
     every = reference(data, "f.txt")
     for level in (Confidence.MEDIUM, Confidence.HIGH):
         sure = [c for c in every if c.confidence >= level]
-        assert fast_at(data, level) == sure
+        assert fast(data, "f.txt", level) == sure
         assert list(detect(Blob(path="f.txt", text=decode_text(data) or ""), at_least=level)) == sure
-
-
-def fast_at(data: bytes, level: Confidence) -> list:
-    return detect_bytes(data, "f.txt", at_least=level) or []  # None: binary
 
 
 @settings(max_examples=60, deadline=None)
