@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from keyguard import blobscan
 from keyguard.config import load_config
-from keyguard.detect import detect, hexkey
+from keyguard.detect import detect, header, hexkey
 from keyguard.detect import values as values_module
 from keyguard.detect.decode import decode_base64, variants
 from keyguard.detect.fast import could_match, interesting_spans, interesting_windows, line_windows
@@ -88,6 +88,17 @@ def test_remembered_gradings_equal_grading_from_the_text(contexts: list[str], ke
         signals = hexkey._signals_at(text, len(context))  # remembered by shape, as find asks
         graded = None if signals is None else hexkey._graded(signals, len(context), key)
         assert graded == hexkey._grade_at(text, len(context), key), text
+
+
+@fuzz
+@given(before=st.lists(st.sampled_from(["name", "key", "header", "value", "forHTTPHeaderField",
+                                         'setValue("v', ":", "=", " ", "\t", "\n", "\u2003", '"', "'",
+                                         "\\", "x", "("]), max_size=10).map("".join))
+@example(before='name: "\n')  # `$` matches before a last newline
+def test_the_shortcut_before_a_header_name_skips_only_what_cannot_match(before: str) -> None:
+    if any(p.search(before) for p in (header._RECORD_NAME_BEFORE, header._NAME_AS_VALUE_BEFORE,
+                                      header._SWIFT_SETTER_BEFORE)):
+        assert header.may_end_a_field_name(before)
 
 
 periodic = st.tuples(st.text(alphabet="0123456789abcdefABCDEF", min_size=1, max_size=17),

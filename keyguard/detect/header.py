@@ -84,13 +84,14 @@ def _is_name_char(text: str, index: int) -> bool:
 
 def _value_after(text: str, start: int, end: int) -> Hit | None:
     before = text[max(0, start - 200) : start]
-    if _RECORD_NAME_BEFORE.search(before):
-        return _record_value(text, start, end)
-    if _NAME_AS_VALUE_BEFORE.search(before):
-        return _postman_apikey_value(text, start)
-    swift = _SWIFT_SETTER_BEFORE.search(before)
-    if swift:
-        return _judge(swift, start - len(before), quoted_name=True, form="header-setter")
+    if may_end_a_field_name(before):
+        if _RECORD_NAME_BEFORE.search(before):
+            return _record_value(text, start, end)
+        if _NAME_AS_VALUE_BEFORE.search(before):
+            return _postman_apikey_value(text, start)
+        swift = _SWIFT_SETTER_BEFORE.search(before)
+        if swift:
+            return _judge(swift, start - len(before), quoted_name=True, form="header-setter")
     quoted = _AFTER_QUOTED_NAME.match(text, end)
     if quoted:
         return _judge(quoted, 0, quoted_name=True, form="header-map")
@@ -112,6 +113,14 @@ def _record_value(text: str, start: int, end: int) -> Hit | None:
     if values:
         return _judge(values[-1], 0, quoted_name=False, form="header-record")
     return None
+
+
+def may_end_a_field_name(before: str) -> bool:
+    """Whether the name can be a field's value, `before` ending `name: "`, `value": "` or
+    `forHTTPHeaderField: "`: only with a `:` or `=` before the quote (`$` also matches before a
+    last newline). Most names (`get("X-API-KEY"`) then skip three searches, each tried from
+    every character of `before`."""
+    return before.rstrip().rstrip("\"'").rstrip("\\").rstrip().endswith((":", "="))
 
 
 def _postman_apikey_value(text: str, start: int) -> Hit | None:
