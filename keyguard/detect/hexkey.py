@@ -74,11 +74,13 @@ def find(text: str, path: str, at_least: Confidence = Confidence.LOW) -> Iterato
             signals = (*signals, "key-word-nearby")  # `"<key>",  // staging api key`
         if table is not None and signals is not None and "assignment" not in signals:
             signals = _column_signals(text, start, *table) or signals  # the column's name
-        if signals is not None and "key-like-name" not in signals and "url-key-parameter" not in signals \
+        if signals is None or (at_least > Confidence.LOW and _surely_low(signals)):
+            continue  # a log's request ids: a dotted suffix would only lower them further
+        if "key-like-name" not in signals and "url-key-parameter" not in signals \
                 and _in_a_dotted_name(text, end):
             signals = (*signals, "id-name")  # `uploads/<hex>.jpg`, `cache_page.<hex>.en-us`
-        if signals is None or (at_least > Confidence.LOW and _surely_low(signals)):
-            continue
+            if at_least > Confidence.LOW:
+                continue
         if not is_repetitive(secret):
             yield _graded(signals, start, secret)
 
