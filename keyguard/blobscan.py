@@ -117,13 +117,11 @@ def scan_versions(groups: list[Group], policy: Policy, max_size: int, cwd: str |
 
 def _collect(pool: Workers, tasks: list[Task], progress: Callable[[int], None] | None,
              meanwhile: Callable[[], None]) -> Outcome:
-    from concurrent.futures import as_completed
-
     total = Outcome()
-    futures = [pool.submit(_worker_task, task) for task in tasks]  # the workers start on them now
+    calls = [pool.submit(_worker_task, task) for task in tasks]  # the workers start on them now
     meanwhile()
-    for future in as_completed(futures):
-        outcome, done = pool.answer(future)
+    for call in pool.as_completed(calls):
+        outcome, done = pool.answer(call)
         total.merge(outcome)
         if progress:
             progress(done)

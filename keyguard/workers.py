@@ -1,21 +1,30 @@
 """Worker processes: how many a scan starts, how they are forked and ended, and what they
 leave to the main process. Kept apart from the scans that use them, so a small scan imports
-neither them nor multiprocessing."""
+none of it.
+
+Each worker is forked with two pipes of its own: calls come in on one, one at a time, and their
+answers go out on the other. A thread of the main process hands the calls out as workers become
+free and reads the answers. (concurrent.futures' process pool does the same through
+multiprocessing's queues, whose import alone took ~13 ms of a ~0.3 s working-tree scan.)
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import pickle
+import select
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 
 from keyguard.errors import InputError, KeyguardError
 
 TYPE_CHECKING = False  # typing's, without importing typing (see keyguard/record.py)
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, BinaryIO
 
 
 def default_jobs() -> int:
@@ -29,42 +38,190 @@ def ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+class Call:
+    """A call given to the workers: done once its answer, a value or an error, is in."""
+
+    def __init__(self, function: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self.work: tuple[Callable[..., Any], tuple[Any, ...]] | None = (function, args)  # until sent
+        self.answer: tuple[bool, Any, str | None] | None = None  # ok, value or error, traceback
+
+    def done(self) -> bool:
+        return self.answer is not None
+
+
+class WorkerTraceback(Exception):
+    """Where in a worker an unexpected error was raised (the cause of the error re-raised)."""
+
+
+class _Worker:
+    def __init__(self, pid: int, calls: BinaryIO, answers: BinaryIO) -> None:
+        self.pid = pid
+        self.calls = calls
+        self.answers = answers
+        self.call: Call | None = None  # the call it is working on
+
+
 class Workers:
-    """Worker processes of a ProcessPoolExecutor, all forked at once: work is given with
-    `submit`, its answer read with `answer`."""
+    """Worker processes, all forked at once: work is given with `submit`, its answer read with
+    `answer` or `as_completed`."""
 
-    def __init__(self, executor: Any) -> None:
-        self._executor = executor
-        first = self.submit(int)  # the executor forks all its workers for its first task
-        self.processes = list(executor._processes.values())  # for their exit codes
-        self.answer(first)
+    def __init__(self, jobs: int, initializer: Callable[[], None]) -> None:
+        self._workers: list[_Worker] = []
+        self._queue: deque[Call] = deque()  # calls no worker has yet
+        self._changed = threading.Condition()  # guards the above; notified when a call is done
+        self._broken: InputError | None = None
+        self._closing = False
+        self._wake_read, self._wake = os.pipe()
+        parent = os.getpid()
+        for _ in range(jobs):
+            calls_read, calls_write = os.pipe()
+            answers_read, answers_write = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # the worker: never returns
+                for fd in (calls_write, answers_read, self._wake_read, self._wake,
+                           *(f for w in self._workers for f in (w.calls.fileno(), w.answers.fileno()))):
+                    os.close(fd)
+                _serve(calls_read, answers_write, initializer, parent)
+            os.close(calls_read)
+            os.close(answers_write)
+            # closed by close()
+            self._workers.append(_Worker(pid, open(calls_write, "wb"), open(answers_read, "rb")))  # noqa: SIM115
+        self._thread = threading.Thread(target=self._hand_out, daemon=True)
+        self._thread.start()
 
-    def submit(self, function: Callable[..., Any], *args: Any) -> Any:
-        """A concurrent.futures.Future of `function(*args)`, run by a worker."""
-        from concurrent.futures.process import BrokenProcessPool
+    def submit(self, function: Callable[..., Any], *args: Any) -> Call:
+        """A call of `function(*args)`, made by the first worker free."""
+        call = Call(function, args)
+        with self._changed:
+            if self._broken is not None:
+                raise self._broken
+            self._queue.append(call)
+        os.write(self._wake, b".")
+        return call
 
+    def answer(self, call: Call) -> Any:
+        """What the call returned, or the error it raised. A worker that died (kill -9, the OOM
+        killer) never answers for its work: then an error, the scan being incomplete."""
+        with self._changed:
+            self._changed.wait_for(call.done)
+        assert call.answer is not None
+        ok, value, trace = call.answer
+        if ok:
+            return value
+        if trace is None:
+            raise value
+        raise value from WorkerTraceback(trace)
+
+    def as_completed(self, calls: Iterable[Call]) -> Iterator[Call]:
+        """The calls, each once it is done."""
+        pending = list(calls)
+        while pending:
+            with self._changed:
+                while not any(call.done() for call in pending):
+                    self._changed.wait()
+            yield from (call for call in pending if call.done())
+            pending = [call for call in pending if not call.done()]
+
+    def close(self, kill: bool = False) -> None:
+        """End the workers: at once with `kill`, else once their calls are answered."""
+        with self._changed:
+            self._closing = True
+        os.write(self._wake, b".")
+        if kill:
+            self._kill()
+        self._thread.join()
+        for worker in self._workers:
+            with contextlib.suppress(OSError):  # a dead worker's pipe (EPIPE)
+                worker.calls.close()  # a worker waiting for a call ends
+            worker.answers.close()
+        for worker in self._workers:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(worker.pid, 0)
+        os.close(self._wake_read)
+        os.close(self._wake)
+
+    def _kill(self) -> None:
+        for worker in self._workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker.pid, signal.SIGKILL)
+
+    def _hand_out(self) -> None:
+        """The main process's thread: calls to free workers, answers to their calls."""
         try:
-            return self._executor.submit(_run, function, *args)
-        except BrokenProcessPool:  # one has died already (maybe while it waited for work)
-            raise self._incomplete() from None
+            self._hand_out_until_closed()
+        except BaseException as e:  # a fault here must not leave the main process waiting
+            self._fail(InputError(f"the worker processes were lost ({e}); the scan is incomplete"))
 
-    def answer(self, future: Any) -> Any:
-        """What the future holds once done. A worker that died (kill -9, the OOM killer) never
-        answers for its work: then an error, the scan being incomplete."""
-        from concurrent.futures.process import BrokenProcessPool
+    def _hand_out_until_closed(self) -> None:
+        poll = select.poll()
+        poll.register(self._wake_read, select.POLLIN)
+        by_fd = {worker.answers.fileno(): worker for worker in self._workers}
+        for fd in by_fd:
+            poll.register(fd, select.POLLIN)
+        while True:
+            with self._changed:
+                if self._closing and (self._broken or not any(w.call for w in self._workers)):
+                    return
+                free = [w for w in self._workers if w.call is None][: len(self._queue)]
+                for worker in free:
+                    worker.call = self._queue.popleft()
+            for worker in free:
+                self._send(worker)
+            for fd, _ in poll.poll():
+                if fd == self._wake_read:
+                    os.read(fd, 4096)
+                    continue
+                worker = by_fd[fd]
+                try:
+                    answer = pickle.load(worker.answers)
+                except (EOFError, OSError, pickle.UnpicklingError):
+                    self._break(worker)
+                    return
+                with self._changed:
+                    call, worker.call = worker.call, None
+                    if call is not None:
+                        call.answer = answer
+                    self._changed.notify_all()
 
+    def _send(self, worker: _Worker) -> None:
+        """The worker's call, pickled only now: a history's plan is not held twice."""
+        call = worker.call
+        assert call is not None and call.work is not None
         try:
-            return future.result()
-        except BrokenProcessPool:
-            raise self._incomplete() from None
+            payload = pickle.dumps(call.work, pickle.HIGHEST_PROTOCOL)
+        except Exception as e:  # what cannot be sent fails alone
+            with self._changed:
+                call.answer, worker.call = (False, e, None), None
+                self._changed.notify_all()
+            os.write(self._wake, b".")  # the worker is free for the next call
+            return
+        call.work = None
+        try:
+            worker.calls.write(payload)
+            worker.calls.flush()
+        except OSError:  # it died while it waited (EPIPE): its answer pipe says so
+            pass
 
-    def _incomplete(self) -> InputError:
-        # Once one has died, the executor ends the others (SIGTERM); the wait is for their codes.
-        self._executor.shutdown()
-        codes = [p.exitcode for p in self.processes if p.exitcode not in (None, 0, -signal.SIGTERM)]
-        detail = "" if not codes else f" (exit code {codes[0]}{': killed?' if codes[0] < 0 else ''})"
-        return InputError(f"a worker process ended before its work was done{detail}; "
-                          "the scan is incomplete")
+    def _break(self, dead: _Worker) -> None:
+        """A worker ended before its work was done: every call not answered fails, the others
+        are ended, and the scan is incomplete."""
+        status = 0
+        with contextlib.suppress(ChildProcessError):
+            status = os.waitpid(dead.pid, 0)[1]
+        code = os.waitstatus_to_exitcode(status)
+        killed = ": killed?" if code < 0 else ""
+        detail = "" if code in (0, -signal.SIGTERM) else f" (exit code {code}{killed})"
+        self._fail(InputError(f"a worker process ended before its work was done{detail}; "
+                              "the scan is incomplete"))
+
+    def _fail(self, error: InputError) -> None:
+        self._kill()
+        with self._changed:
+            self._broken = error
+            for call in [*self._queue, *(w.call for w in self._workers if w.call)]:
+                call.answer = (False, error, None)
+            self._queue.clear()
+            self._changed.notify_all()
 
 
 @contextlib.contextmanager
@@ -73,37 +230,52 @@ def forked(jobs: int, initializer: Callable[[], None] = ignore_interrupts) -> It
     point, and nothing it builds later. They end with the block: at once when it is left by an
     error or Ctrl-C (they ignore Ctrl-C, and would first finish their work), and by themselves
     when the main process is killed. None of them is ever replaced."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
-                             initializer=_started, initargs=(initializer, os.getpid())) as executor:
-        workers = Workers(executor)
-        try:
-            yield workers
-        except BaseException:
-            for process in workers.processes:
-                process.kill()
-            raise
-
-
-def _started(initializer: Callable[[], None], parent: int) -> None:
+    workers = Workers(jobs, initializer)
     try:
-        initializer()
-    except Exception as e:  # raised by each task, so the main process says why in one line
-        _FAILED.append(e if isinstance(e, KeyguardError) else
-                       InputError(f"a worker process could not start: {e}; the scan is incomplete"))
-    threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
+        yield workers
+    except BaseException:
+        workers.close(kill=True)
+        raise
+    workers.close()
 
 
-_FAILED: list[KeyguardError] = []  # in a worker: why it could not start (an executor's own
-# handling would log a traceback and end the worker, its work lost without a word on why)
+def _serve(calls_fd: int, answers_fd: int, initializer: Callable[[], None], parent: int) -> None:
+    """A worker's life: each call read, made, and answered, until the main process closes its
+    end (or is gone). Never returns: the main process's stack is not the worker's to unwind."""
+    try:
+        failed: KeyguardError | None = None
+        try:
+            initializer()
+        except Exception as e:  # raised by each call, so the main process says why in one line
+            failed = e if isinstance(e, KeyguardError) else InputError(
+                f"a worker process could not start: {e}; the scan is incomplete")
+        threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
+        with open(calls_fd, "rb") as calls, open(answers_fd, "wb") as answers:
+            while True:
+                try:
+                    function, args = pickle.load(calls)
+                except EOFError:
+                    break
+                answers.write(_answered(function, args, failed))
+                answers.flush()
+    except BaseException:
+        os._exit(1)
+    os._exit(0)
 
 
-def _run(function: Callable[..., Any], *args: Any) -> Any:
-    if _FAILED:
-        raise _FAILED[0]
-    return function(*args)
+def _answered(function: Callable[..., Any], args: tuple[Any, ...], failed: KeyguardError | None) -> bytes:
+    if failed is not None:
+        return pickle.dumps((False, failed, None))
+    try:
+        return pickle.dumps((True, function(*args), None), pickle.HIGHEST_PROTOCOL)
+    except Exception as e:
+        import traceback  # only an error pays for it
+
+        trace = None if isinstance(e, KeyguardError) else traceback.format_exc()
+        try:
+            return pickle.dumps((False, e, trace), pickle.HIGHEST_PROTOCOL)
+        except Exception:  # an error that cannot be sent as it is
+            return pickle.dumps((False, InputError(f"a worker process failed: {e}"), trace))
 
 
 def _end_with(parent: int) -> None:

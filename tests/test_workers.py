@@ -1,0 +1,58 @@
+"""The worker pool itself: calls go to forked processes and their answers come back. (How a
+scan fails when a worker dies or cannot start: tests/test_failures.py.)"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import pytest
+
+from keyguard.workers import WorkerTraceback, forked
+
+
+def _slow_pid(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def test_each_call_gets_its_own_answer_from_the_workers() -> None:
+    with forked(2) as workers:
+        calls = [workers.submit(pow, 3, n) for n in range(200)]
+        assert [workers.answer(call) for call in calls] == [3 ** n for n in range(200)]
+        # two slow calls at once: each worker takes one
+        pids = {workers.answer(call) for call in [workers.submit(_slow_pid, 0.3) for _ in range(2)]}
+    assert len(pids) == 2 and os.getpid() not in pids
+
+
+def test_as_completed_gives_every_call_once_the_fastest_first() -> None:
+    with forked(2) as workers:
+        calls = [workers.submit(_slow_pid, 0.6), *(workers.submit(abs, -n) for n in range(10))]
+        done = list(workers.as_completed(calls))
+        assert sorted(map(id, done)) == sorted(map(id, calls))
+        assert done[-1] is calls[0]
+
+
+def test_an_error_in_a_call_is_raised_by_its_answer_with_where_it_happened() -> None:
+    with forked(2) as workers:
+        with pytest.raises(ZeroDivisionError) as raised:
+            workers.answer(workers.submit(divmod, 1, 0))
+        assert isinstance(raised.value.__cause__, WorkerTraceback)
+        assert "ZeroDivisionError" in str(raised.value.__cause__)
+        assert workers.answer(workers.submit(divmod, 7, 2)) == (3, 1)  # the worker lives on
+
+
+def test_a_call_that_cannot_be_sent_fails_alone() -> None:
+    with forked(2) as workers:
+        with pytest.raises(TypeError, match="pickle"):
+            workers.answer(workers.submit(repr, threading.Lock()))
+        assert workers.answer(workers.submit(len, "four")) == 4
+
+
+def test_workers_end_with_the_block() -> None:
+    with forked(2) as workers:
+        pids = {workers.answer(call) for call in [workers.submit(_slow_pid, 0.3) for _ in range(2)]}
+    for pid in pids:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # already waited for: not a zombie, not running
