@@ -191,7 +191,8 @@ def _slice_answer(piece: Slice, policy: Policy) -> SliceAnswer:
     found = detect_prefiltered(data, file.path, policy.config.rules, at_least=policy.report_at,
                                header=header)
     candidates = reported([c for c in found if keep_from <= c.line < keep_to], None, policy)
-    kept, dropped = findings_at(file.path, data.decode("utf-8", errors="replace"), candidates, policy)
+    text = data.decode("utf-8", errors="replace") if candidates else ""  # most slices have none
+    kept, dropped = findings_at(file.path, text, candidates, policy)
     return (None, *_moved(kept, dropped, 1 - keep_from)), lines, region.version
 
 
