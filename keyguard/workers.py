@@ -3,9 +3,10 @@ leave to the main process. Kept apart from the scans that use them, so a small s
 none of it.
 
 Each worker is forked with two pipes of its own: calls come in on one, one at a time, and their
-answers go out on the other. A thread of the main process hands the calls out as workers become
-free and reads the answers. (concurrent.futures' process pool does the same through
-multiprocessing's queues, whose import alone took ~13 ms of a ~0.3 s working-tree scan.)
+answers go out on the other, each a pickle after its length. A thread of the main process hands
+the calls out as workers become free and reads the answers. (concurrent.futures' process pool
+does the same through multiprocessing's queues, whose import alone took ~13 ms of a ~0.3 s
+working-tree scan.)
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class _Worker:
         self.calls = calls
         self.answers = answers
         self.call: Call | None = None  # the call it is working on
+        self.reaped = False  # waited for: its pid may be another process's now
 
 
 class Workers:
@@ -72,6 +74,7 @@ class Workers:
         self._broken: InputError | None = None
         self._closing = False
         self._wake_read, self._wake = os.pipe()
+        os.set_blocking(self._wake, False)  # a full pipe wakes the thread already
         parent = os.getpid()
         for _ in range(jobs):
             calls_read, calls_write = os.pipe()
@@ -96,7 +99,7 @@ class Workers:
             if self._broken is not None:
                 raise self._broken
             self._queue.append(call)
-        os.write(self._wake, b".")
+        self._wake_up()
         return call
 
     def answer(self, call: Call) -> Any:
@@ -126,7 +129,7 @@ class Workers:
         """End the workers: at once with `kill`, else once their calls are answered."""
         with self._changed:
             self._closing = True
-        os.write(self._wake, b".")
+        self._wake_up()
         if kill:
             self._kill()
         self._thread.join()
@@ -135,15 +138,31 @@ class Workers:
                 worker.calls.close()  # a worker waiting for a call ends
             worker.answers.close()
         for worker in self._workers:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(worker.pid, 0)
+            self._reap(worker)
         os.close(self._wake_read)
         os.close(self._wake)
 
+    def _wake_up(self) -> None:
+        with contextlib.suppress(BlockingIOError):  # full: the thread has wake-ups to read
+            os.write(self._wake, b".")
+
     def _kill(self) -> None:
-        for worker in self._workers:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(worker.pid, signal.SIGKILL)
+        with self._changed:  # not a worker _reap has waited for: its pid may be reused
+            for worker in self._workers:
+                if not worker.reaped:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(worker.pid, signal.SIGKILL)
+
+    def _reap(self, worker: _Worker) -> int:
+        """Wait for the worker to end; its exit code (0 if another wait had it already)."""
+        with self._changed:
+            if worker.reaped:
+                return 0
+            worker.reaped = True
+            try:
+                return os.waitstatus_to_exitcode(os.waitpid(worker.pid, 0)[1])
+            except ChildProcessError:
+                return 0
 
     def _hand_out(self) -> None:
         """The main process's thread: calls to free workers, answers to their calls."""
@@ -160,7 +179,8 @@ class Workers:
             poll.register(fd, select.POLLIN)
         while True:
             with self._changed:
-                if self._closing and (self._broken or not any(w.call for w in self._workers)):
+                busy = self._queue or any(w.call for w in self._workers)
+                if self._closing and (self._broken or not busy):
                     return
                 free = [w for w in self._workers if w.call is None][: len(self._queue)]
                 for worker in free:
@@ -172,11 +192,14 @@ class Workers:
                     os.read(fd, 4096)
                     continue
                 worker = by_fd[fd]
-                try:
-                    answer = pickle.load(worker.answers)
-                except (EOFError, OSError, pickle.UnpicklingError):
+                message = _read_message(worker.answers)
+                if message is None:  # the pipe closed, or a short answer: the worker is gone
                     self._break(worker)
                     return
+                try:
+                    answer = pickle.loads(message)
+                except Exception as e:  # read whole, so the next answer is still in step
+                    answer = (False, InputError(f"a worker's answer could not be read: {e}"), None)
                 with self._changed:
                     call, worker.call = worker.call, None
                     if call is not None:
@@ -193,22 +216,16 @@ class Workers:
             with self._changed:
                 call.answer, worker.call = (False, e, None), None
                 self._changed.notify_all()
-            os.write(self._wake, b".")  # the worker is free for the next call
+            self._wake_up()  # the worker is free for the next call
             return
         call.work = None
-        try:
-            worker.calls.write(payload)
-            worker.calls.flush()
-        except OSError:  # it died while it waited (EPIPE): its answer pipe says so
-            pass
+        with contextlib.suppress(OSError):  # it died while it waited (EPIPE): its answer pipe says so
+            _write_message(worker.calls, payload)
 
     def _break(self, dead: _Worker) -> None:
         """A worker ended before its work was done: every call not answered fails, the others
         are ended, and the scan is incomplete."""
-        status = 0
-        with contextlib.suppress(ChildProcessError):
-            status = os.waitpid(dead.pid, 0)[1]
-        code = os.waitstatus_to_exitcode(status)
+        code = self._reap(dead)
         killed = ": killed?" if code < 0 else ""
         detail = "" if code in (0, -signal.SIGTERM) else f" (exit code {code}{killed})"
         self._fail(InputError(f"a worker process ended before its work was done{detail}; "
@@ -251,22 +268,32 @@ def _serve(calls_fd: int, answers_fd: int, initializer: Callable[[], None], pare
                 f"a worker process could not start: {e}; the scan is incomplete")
         threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
         with open(calls_fd, "rb") as calls, open(answers_fd, "wb") as answers:
-            while True:
-                try:
-                    function, args = pickle.load(calls)
-                except EOFError:
-                    break
-                answers.write(_answered(function, args, failed))
-                answers.flush()
+            while (message := _read_message(calls)) is not None:
+                _write_message(answers, _answered(message, failed))
     except BaseException:
         os._exit(1)
     os._exit(0)
 
 
-def _answered(function: Callable[..., Any], args: tuple[Any, ...], failed: KeyguardError | None) -> bytes:
+def _read_message(stream: BinaryIO) -> bytes | None:
+    """A message: its length in 8 bytes, then its bytes. None at the end of the stream."""
+    head = stream.read(8)
+    size = int.from_bytes(head, "little")
+    message = stream.read(size) if len(head) == 8 else b""
+    return message if len(message) == size and len(head) == 8 else None
+
+
+def _write_message(stream: BinaryIO, message: bytes) -> None:
+    stream.write(len(message).to_bytes(8, "little"))
+    stream.write(message)
+    stream.flush()
+
+
+def _answered(message: bytes, failed: KeyguardError | None) -> bytes:
     if failed is not None:
         return pickle.dumps((False, failed, None))
     try:
+        function, args = pickle.loads(message)
         return pickle.dumps((True, function(*args), None), pickle.HIGHEST_PROTOCOL)
     except Exception as e:
         import traceback  # only an error pays for it

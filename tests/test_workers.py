@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from keyguard.errors import KeyguardError
 from keyguard.workers import WorkerTraceback, forked
 
 
@@ -48,6 +49,31 @@ def test_a_call_that_cannot_be_sent_fails_alone() -> None:
         with pytest.raises(TypeError, match="pickle"):
             workers.answer(workers.submit(repr, threading.Lock()))
         assert workers.answer(workers.submit(len, "four")) == 4
+
+
+class _Unreadable(Exception):
+    """Pickles, but cannot be unpickled: its __init__ wants two arguments."""
+
+    def __init__(self, a: int, b: int) -> None:
+        super().__init__(a + b)
+
+
+def _raise_unreadable() -> None:
+    raise _Unreadable(1, 2)
+
+
+def test_an_answer_that_cannot_be_read_fails_alone() -> None:
+    with forked(2) as workers:
+        with pytest.raises(KeyguardError, match="a worker's answer could not be read"):
+            workers.answer(workers.submit(_raise_unreadable))
+        assert [workers.answer(workers.submit(abs, -n)) for n in range(10)] == list(range(10))
+
+
+def test_calls_still_queued_when_the_block_ends_are_made() -> None:
+    with forked(2) as workers:
+        calls = [workers.submit(_slow_pid, 0.2) for _ in range(6)]
+    assert all(call.done() for call in calls)
+    assert len({workers.answer(call) for call in calls}) == 2
 
 
 def test_workers_end_with_the_block() -> None:
