@@ -60,7 +60,7 @@ class _Worker:
         self.calls = calls
         self.answers = answers
         self.call: Call | None = None  # the call it is working on
-        self.reaped = False  # waited for: its pid may be another process's now
+        self.reaping = False  # being waited for, or waited for: its pid may be another's now
 
 
 class Workers:
@@ -73,15 +73,16 @@ class Workers:
         self._changed = threading.Condition()  # guards the above; notified when a call is done
         self._broken: InputError | None = None
         self._closing = False
-        self._wake_read, self._wake = os.pipe()
-        os.set_blocking(self._wake, False)  # a full pipe wakes the thread already
+        self._wake_read, wake = os.pipe()
+        self._wake: int | None = wake  # None once closed
+        os.set_blocking(wake, False)  # a full pipe wakes the thread already
         parent = os.getpid()
         for _ in range(jobs):
             calls_read, calls_write = os.pipe()
             answers_read, answers_write = os.pipe()
             pid = os.fork()
             if pid == 0:  # the worker: never returns
-                for fd in (calls_write, answers_read, self._wake_read, self._wake,
+                for fd in (calls_write, answers_read, self._wake_read, wake,
                            *(f for w in self._workers for f in (w.calls.fileno(), w.answers.fileno()))):
                     os.close(fd)
                 _serve(calls_read, answers_write, initializer, parent)
@@ -98,6 +99,8 @@ class Workers:
         with self._changed:
             if self._broken is not None:
                 raise self._broken
+            if self._closing:
+                raise RuntimeError("the worker processes are closed")
             self._queue.append(call)
         self._wake_up()
         return call
@@ -122,11 +125,13 @@ class Workers:
             with self._changed:
                 while not any(call.done() for call in pending):
                     self._changed.wait()
-            yield from (call for call in pending if call.done())
-            pending = [call for call in pending if not call.done()]
+            done = [call for call in pending if call.done()]  # each call asked once: one
+            pending = [call for call in pending if call not in done]  # done since is kept
+            yield from done
 
     def close(self, kill: bool = False) -> None:
-        """End the workers: at once with `kill`, else once their calls are answered."""
+        """End the workers: at once with `kill`, else once their calls are answered. Can be
+        called again, with `kill`, when an interruption cut it short."""
         with self._changed:
             self._closing = True
         self._wake_up()
@@ -139,30 +144,43 @@ class Workers:
             worker.answers.close()
         for worker in self._workers:
             self._reap(worker)
-        os.close(self._wake_read)
-        os.close(self._wake)
+        if self._wake is not None:  # not by a first close(): its number may be another file's now
+            wake, self._wake = self._wake, None
+            os.close(self._wake_read)
+            os.close(wake)
 
     def _wake_up(self) -> None:
         with contextlib.suppress(BlockingIOError):  # full: the thread has wake-ups to read
-            os.write(self._wake, b".")
+            if self._wake is not None:
+                os.write(self._wake, b".")
 
     def _kill(self) -> None:
-        with self._changed:  # not a worker _reap has waited for: its pid may be reused
+        with self._changed:  # not one _reap waits for: once waited for, its pid may be reused
             for worker in self._workers:
-                if not worker.reaped:
+                if not worker.reaping:
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(worker.pid, signal.SIGKILL)
 
-    def _reap(self, worker: _Worker) -> int:
-        """Wait for the worker to end; its exit code (0 if another wait had it already)."""
+    def _reap(self, worker: _Worker, patience: float = 1.0) -> int:
+        """Wait for the worker to end, killing it after `patience` seconds (its pipes closed, it
+        should be ending); its exit code (0 when another wait had it). Only here is a worker
+        waited for, once, and without holding the lock: Ctrl-C and close() are not held up."""
         with self._changed:
-            if worker.reaped:
+            if worker.reaping:
                 return 0
-            worker.reaped = True
+            worker.reaping = True
+        deadline = time.monotonic() + patience
+        while True:
             try:
-                return os.waitstatus_to_exitcode(os.waitpid(worker.pid, 0)[1])
+                pid, status = os.waitpid(worker.pid, os.WNOHANG)
             except ChildProcessError:
                 return 0
+            if pid:
+                return os.waitstatus_to_exitcode(status)
+            if time.monotonic() > deadline:  # not waited for yet: the pid is still the worker's
+                os.kill(worker.pid, signal.SIGKILL)
+                deadline = float("inf")
+            time.sleep(0.001)
 
     def _hand_out(self) -> None:
         """The main process's thread: calls to free workers, answers to their calls."""
@@ -250,10 +268,10 @@ def forked(jobs: int, initializer: Callable[[], None] = ignore_interrupts) -> It
     workers = Workers(jobs, initializer)
     try:
         yield workers
-    except BaseException:
+        workers.close()
+    except BaseException:  # also Ctrl-C while close() waited for the last calls
         workers.close(kill=True)
         raise
-    workers.close()
 
 
 def _serve(calls_fd: int, answers_fd: int, initializer: Callable[[], None], parent: int) -> None:

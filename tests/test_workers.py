@@ -4,8 +4,10 @@ scan fails when a worker dies or cannot start: tests/test_failures.py.)"""
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
+from random import Random
 
 import pytest
 
@@ -33,6 +35,15 @@ def test_as_completed_gives_every_call_once_the_fastest_first() -> None:
         done = list(workers.as_completed(calls))
         assert sorted(map(id, done)) == sorted(map(id, calls))
         assert done[-1] is calls[0]
+        # calls that end while the caller is busy with an earlier one are given too
+        random = Random(8)
+        for _ in range(20):
+            calls = [workers.submit(time.sleep, random.choice([0.001, 0.01])) for _ in range(20)]
+            given = []
+            for call in workers.as_completed(calls):
+                given.append(call)
+                time.sleep(0.005)
+            assert sorted(map(id, given)) == sorted(map(id, calls))
 
 
 def test_an_error_in_a_call_is_raised_by_its_answer_with_where_it_happened() -> None:
@@ -74,6 +85,39 @@ def test_calls_still_queued_when_the_block_ends_are_made() -> None:
         calls = [workers.submit(_slow_pid, 0.2) for _ in range(6)]
     assert all(call.done() for call in calls)
     assert len({workers.answer(call) for call in calls}) == 2
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    raise _Interrupted
+
+
+def test_ctrl_c_while_the_block_waits_for_its_last_calls_ends_the_workers() -> None:
+    previous = signal.signal(signal.SIGINT, _interrupted)
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    try:
+        started = time.monotonic()
+        with pytest.raises(_Interrupted), forked(2) as workers:
+            calls = [workers.submit(_slow_pid, 0.5) for _ in range(20)]  # 5 s of work
+            timer.start()  # Ctrl-C while leaving the block waits for them
+        assert time.monotonic() - started < 3
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGINT, previous)
+    assert sum(bool(call.answer and call.answer[0]) for call in calls) < 20  # not all made
+    for worker in workers._workers:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(worker.pid, os.WNOHANG)  # ended and waited for
+
+
+def test_no_call_after_the_block() -> None:
+    with forked(1) as workers:
+        pass
+    with pytest.raises(RuntimeError, match="closed"):
+        workers.submit(int)
 
 
 def test_workers_end_with_the_block() -> None:
