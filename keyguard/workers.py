@@ -119,14 +119,18 @@ class Workers:
         raise value from WorkerTraceback(trace)
 
     def as_completed(self, calls: Iterable[Call]) -> Iterator[Call]:
-        """The calls, each once it is done."""
+        """The calls, each once it is done. (Each wake-up looks at every call left: meant for
+        the few hundred tasks of a scan, not for many thousands.)"""
         pending = list(calls)
         while pending:
             with self._changed:
                 while not any(call.done() for call in pending):
                     self._changed.wait()
-            done = [call for call in pending if call.done()]  # each call asked once: one
-            pending = [call for call in pending if call not in done]  # done since is kept
+            done: list[Call] = []
+            left: list[Call] = []
+            for call in pending:  # each asked once: one done meanwhile is left for later
+                (done if call.done() else left).append(call)
+            pending = left
             yield from done
 
     def close(self, kill: bool = False) -> None:
