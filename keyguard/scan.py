@@ -77,6 +77,12 @@ def judged(item: Item, policy: Policy) -> Outcome:
 
 def candidates_in(blob: Blob, policy: Policy) -> list[Candidate]:
     """What detection reports at the asked confidence, on the lines that count."""
+    if blob.only_lines is not None and len(blob.text) >= FAST_PATH_MIN:
+        from keyguard.detect.fast import detect_lines, only_built_in
+
+        if only_built_in(policy.config.rules):  # around the lines that count: a staged change
+            found = detect_lines(blob.text, blob.path, blob.only_lines, policy.config.rules, policy.report_at)
+            return reported(found, None, policy)
     if blob.data is not None and len(blob.data) >= FAST_PATH_MIN:
         from keyguard.detect.fast import detect_bytes  # loads RE2: not for a hook's small files
 

@@ -18,10 +18,16 @@ from keyguard.config import load_config
 from keyguard.detect import detect, header, hexkey
 from keyguard.detect import values as values_module
 from keyguard.detect.decode import decode_base64, variants
-from keyguard.detect.fast import could_match, interesting_spans, interesting_windows, line_windows
+from keyguard.detect.fast import (
+    could_match,
+    detect_lines,
+    interesting_spans,
+    interesting_windows,
+    line_windows,
+)
 from keyguard.detect.values import is_repetitive
 from keyguard.errors import KeyguardError
-from keyguard.model import Blob
+from keyguard.model import Blob, Confidence
 from keyguard.sources.history import parse_log
 from keyguard.sources.push import parse_pre_push
 from keyguard.sources.staged import added_lines, staged_blobs
@@ -99,6 +105,21 @@ def test_the_shortcut_before_a_header_name_skips_only_what_cannot_match(before: 
     if any(p.search(before) for p in (header._RECORD_NAME_BEFORE, header._NAME_AS_VALUE_BEFORE,
                                       header._SWIFT_SETTER_BEFORE)):
         assert header.may_end_a_field_name(before)
+
+
+@fuzz
+@given(parts=st.lists(st.sampled_from([*TOKENS, "\n" * 3, "x" * 300]) | code_like, max_size=60),
+       picks=st.lists(st.integers(0, 80), max_size=6), path=st.sampled_from(["f.py", "t.csv"]))
+@example(parts=["api_key =", "\n", "    '", TOKENS[39], "'"], picks=[2], path="f.py")  # the name above
+@example(parts=["id,api_key", "\n", "x" * 300, "\n" * 3, "1,", TOKENS[39]], picks=[5], path="t.csv")
+def test_detecting_around_some_lines_finds_what_the_whole_text_has_on_them(
+        parts: list[str], picks: list[int], path: str) -> None:
+    """A staged change is detected around its lines only (keyguard.detect.fast.detect_lines)."""
+    text = "".join(parts)
+    lines = frozenset(picks)
+    for level in (Confidence.LOW, Confidence.MEDIUM):
+        whole = [c for c in detect(Blob(path=path, text=text), at_least=level) if c.line in lines]
+        assert detect_lines(text, path, lines, at_least=level) == whole
 
 
 periodic = st.tuples(st.text(alphabet="0123456789abcdefABCDEF", min_size=1, max_size=17),

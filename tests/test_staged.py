@@ -118,6 +118,20 @@ def test_only_added_lines_block(repo: Repo) -> None:
     assert repo.keyguard("staged").code == 0
 
 
+def test_a_change_to_a_large_file_is_read_with_the_context_around_it(repo: Repo) -> None:
+    # A large file is detected around its changed lines only (a log's other ids are not
+    # graded), with the context the rules read: here the name on the line above the key.
+    filler = "".join(f"request_id={fake_key(str(n))} status=200\n" for n in range(300))
+    repo.write("big.txt", f"{filler}IMIN_API_KEY = '{OTHER}'\n{filler}api_key =\nend\n")
+    repo.stage()
+    repo.commit("base")
+    repo.write("big.txt", f"{filler}IMIN_API_KEY = '{OTHER}'\n{filler}api_key =\n    '{KEY}'\nend\n")
+    repo.stage()
+    result = repo.keyguard("staged", "--show-secrets")
+    assert result.code == 1 and "big.txt:603:6  hex32-key (high)" in result.out
+    assert OTHER not in result.out and "request_id" not in result.out
+
+
 def test_deletion_rename_and_odd_names(repo: Repo) -> None:
     repo.write("old name.env", f"IMIN_API_KEY={KEY}\n")
     repo.write("gone.env", f"TOKEN={OTHER}\n")
