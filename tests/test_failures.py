@@ -46,6 +46,19 @@ def test_unwritable_report_path(repo: Repo) -> None:
     one_line(run, "cannot write /nonexistent-dir/report.json")
 
 
+@pytest.mark.parametrize(("stdout", "expected"), [
+    ("full", "keyguard: cannot write the report to standard output: No space left on device"),
+    ("closed", "keyguard: cannot write the report: standard output is closed"),
+])
+def test_unwritable_standard_output(tmp_path: Path, stdout: str, expected: str) -> None:
+    (tmp_path / "app.env").write_text(f"IMIN_API_KEY={fake_key('stdout')}\n")
+    with open(os.devnull if stdout == "closed" else "/dev/full", "w") as sink:
+        done = subprocess.run([sys.executable, "-m", "keyguard", "scan", "app.env"], cwd=tmp_path,
+                              stdout=sink, stderr=subprocess.PIPE, text=True, check=False,
+                              preexec_fn=(lambda: os.close(1)) if stdout == "closed" else None)
+    assert (done.returncode, done.stderr.strip()) == (2, expected)
+
+
 def test_git_not_installed(committed: Repo, tmp_path: Path) -> None:
     empty = tmp_path / "empty-bin"
     empty.mkdir()

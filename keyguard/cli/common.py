@@ -157,7 +157,7 @@ def _host(url: str) -> str:
 def _emit(result: ScanResult, report: dict[str, Any], rules: tuple[Rule, ...]) -> None:
     output = report["output"]
     color = (not report["no_color"] and "NO_COLOR" not in os.environ and output is None
-             and sys.stdout.isatty())
+             and sys.stdout is not None and sys.stdout.isatty())
     options = ReportOptions(show_secrets=report["show_secrets"], explain=report["explain"],
                             color=color, verbose=report["verbose"],
                             show_suppressed=report["show_suppressed"], rules=rules)
@@ -170,7 +170,21 @@ def _emit(result: ScanResult, report: dict[str, Any], rules: tuple[Rule, ...]) -
     if output is not None:  # a file asked for is written even when quiet: CI reads it
         write_atomically(output, text, mode=0o600)
     elif not (report["quiet"] and not result.findings and result.complete):
+        _write_report(text)
+
+
+def _write_report(text: str) -> None:
+    """The report on standard output, which may be closed (`>&-`), full (`>/dev/full`), or a
+    pipe whose reader stopped (`| head`: what it read is what it wanted)."""
+    if sys.stdout is None:
+        raise UsageError("cannot write the report: standard output is closed")
+    try:
         _write(sys.stdout, text)
+    except BrokenPipeError:
+        # the interpreter's last flush of what is left must not fail the same way
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except OSError as e:
+        raise UsageError(f"cannot write the report to standard output: {e.strerror or e}") from e
 
 
 def progress_display() -> Callable[[int, int], None] | None:
