@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import hashlib
 import itertools
 import os
 from pathlib import Path
@@ -46,6 +47,7 @@ TOKENS = ["X-API-KEY", "x_api_key", "$http_x_api_key", "HTTP_X_API_KEY", "api_ke
           "3f0c9e1d2b7a48c6" "a5e4d3c2b1a09f8e", "M2YwYzllMWQyYjdhNDhjNmE1ZTRkM2MyYjFhMDlmOGU=",
           "ENV ", "export ", "?api_key=", "os.environ[", "${", "}}", "{{"]
 token_soup = st.lists(st.sampled_from(TOKENS), max_size=60).map("".join)
+A_KEY = hashlib.md5(b"keyguard").hexdigest()  # built at run time: keyguard scans its tests
 keys = st.binary(min_size=16, max_size=16).map(bytes.hex).filter(
     lambda k: any(c.isdigit() for c in k) and any(c.isalpha() for c in k) and not is_repetitive(k))
 
@@ -94,6 +96,25 @@ def test_remembered_gradings_equal_grading_from_the_text(contexts: list[str], ke
         signals = hexkey._signals_at(text, len(context))  # remembered by shape, as find asks
         graded = None if signals is None else hexkey._graded(signals, len(context), key)
         assert graded == hexkey._grade_at(text, len(context), key), text
+
+
+comments = st.sampled_from(["", "  # staging api key", " // token", ".png", ", 'x': 1"])
+
+
+@fuzz
+@given(lines=st.lists(st.tuples(edge_contexts | grading_soup | code_like, keys, comments | code_like),
+                      min_size=1, max_size=8),
+       path=st.sampled_from(["app.log", "t.csv"]))
+@example(lines=[("token = \n", A_KEY, ""), ("api_key = 1\n" + "." * 30 + "\n", A_KEY, ""),
+                ('values = ["', A_KEY, '"]  # the staging api key')], path="app.log")
+def test_ids_passed_over_at_medium_are_the_low_graded_ones(
+        lines: list[tuple[str, str, str]], path: str) -> None:
+    """At medium, find passes over a log's ids by their line's shape alone (ASCII text): what it
+    gives must be what grading every id gives, less the low ones."""
+    text = "".join(f"{before}{key}{after}\n" for before, key, after in lines)
+    found = [[h for h in hexkey.find(text, path, level) if h.confidence >= Confidence.MEDIUM]
+             for level in (Confidence.LOW, Confidence.MEDIUM)]
+    assert found[1] == found[0], text
 
 
 @fuzz
@@ -244,6 +265,9 @@ def test_edited_lines_cover_every_line_the_old_version_lacked_that_could_match(
             assert any(s <= offset and offset + len(line) <= e for s, e in spans), (line, spans)
         offset += len(line) + 1
     assert spans == sorted(spans) and all(s <= e for s, e in spans)
+
+
+comments = st.sampled_from(["", "  # staging api key", " // token", ".png", ", 'x': 1"])
 
 
 @fuzz

@@ -7,7 +7,7 @@ import posixpath
 import re
 from collections.abc import Iterator
 
-from keyguard.detect.rule import TOKEN_RUNS, Hit
+from keyguard.detect.rule import TOKEN_RUNS, Hit, ascii_bytes
 from keyguard.detect.values import is_repetitive, known_public_key
 from keyguard.lazyre import lazy
 from keyguard.model import Confidence
@@ -62,10 +62,19 @@ def find(text: str, path: str, at_least: Confidence = Confidence.LOW) -> Iterato
     if is_checksum_file(path):
         return
     table = table_header(text, path)
+    # In ASCII text, the ids of a log are passed over on their line alone: see _passed_over
+    shapes = ascii_bytes(text).translate(_DIGITS_TO_ZERO) if at_least > Confidence.LOW \
+        and table is None and text.isascii() else None
     for start, end in hex_runs(text):
         # hex only: a digit somewhere unless all letters, a letter somewhere unless all digits
         if end - start != 32:
             continue
+        if shapes is not None:
+            low = start - _CONTEXT if start > _CONTEXT else 0
+            line_start = text.rfind("\n", low, start) + 1 or low
+            shape = shapes[max(line_start, start - 200) : start]
+            if _passed_over(shape.replace(b"000", b"0").replace(b"00", b"0")):
+                continue
         secret = text[start:end]
         if secret.isdigit() or secret.isalpha():
             continue
@@ -151,6 +160,18 @@ def _ascii_shape_signals(shape: bytes) -> tuple[str, ...] | None:
     if b"md0" in lowered or b"sha" in lowered or b"crc" in lowered:
         return _DIGITS_COUNT
     return _signals(shape.decode("ascii"), None)
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _passed_over(shape: bytes) -> bool:
+    """Whether find passes over a key whose line, up to it, has this shape (ASCII, numbers as
+    zeros), when only medium or surer hits are asked for and the text is no table: its context
+    is a checksum's, or it is assigned to a name that grades it surely low. Without an
+    assignment the line alone cannot say: a comment after the key may name it, and a line with
+    no letter or digit before it reads the line above (it names nothing, so it has none). Nor
+    when a record's name or the digits are needed (their markers hold no assignment)."""
+    signals = _ascii_shape_signals(shape)
+    return signals is None or ("assignment" in signals and _surely_low(signals))
 
 
 @functools.cache
