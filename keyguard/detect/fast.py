@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from keyguard.detect import RULES, Rule, detect
 from keyguard.detect.hexkey import LONGEST_HEADER, is_table
-from keyguard.detect.rule import re2_spans
+from keyguard.detect.rule import ascii_bytes, re2_spans
 from keyguard.model import Blob, Candidate, Confidence
 from keyguard.record import replace
 from keyguard.sources.text import UTF16_BOMS, decode_text, is_binary
@@ -174,7 +174,10 @@ def detect_windows(data: bytes, path: str, windows: Iterable[tuple[int, int]],
     line, counted_to = first_line, 0
     for start, end in windows:
         head = header + b"\n" if header is not None and (given or start > 0) else b""
-        text = (head + data[start:end]).decode("utf-8", errors="replace")
+        piece = head + data[start:end]
+        text = piece.decode("utf-8", errors="replace")
+        if piece.isascii():
+            ascii_bytes(text, piece)  # the rules' passes read these bytes: not encoded again
         found = [c if not head else replace(c, line=c.line - 1)
                  for c in detect(Blob(path=path, text=text), rules, at_least=at_least)
                  if not head or c.line > 1]

@@ -69,7 +69,7 @@ class Pass:
             for match in self.compiled.finditer(text):
                 yield match.span()
         elif self.inside is None:
-            yield from re2_spans(_re2(self.pattern.encode()), text.encode("ascii"))
+            yield from re2_spans(_re2(self.pattern.encode()), ascii_bytes(text))
         else:
             for start, end in self.inside.kept_spans(text):
                 if end - start < self.shortest_run:
@@ -101,13 +101,26 @@ class Runs(Pass):
         if not text.isascii():
             yield from super().spans(text)
             return
-        marks = text.encode("ascii").translate(self._marks)
+        marks = ascii_bytes(text).translate(self._marks)
         start = marks.find(self._run)
         while start >= 0:  # the first of `shortest` marks after a run is the start of the next
             end = marks.find(b" ", start + len(self._run))
             end = len(marks) if end < 0 else end
             yield start, end
             start = marks.find(self._run, end)
+
+
+def ascii_bytes(text: str, known: bytes | None = None) -> bytes:
+    """The bytes of an ASCII text, encoded once for all the passes over it: kept for the next
+    call with the same text, as kept_spans keeps spans. `known`: those bytes, when the caller
+    decoded the text from them."""
+    last = _ENCODED[0]
+    if last[0] is not text:
+        last = _ENCODED[0] = (text, text.encode("ascii") if known is None else known)
+    return last[1]
+
+
+_ENCODED = [("", b"")]  # the last text and its bytes
 
 
 # Runs that can hold a 32-hex key or a base64 token (of 40 or more): a key's characters are
