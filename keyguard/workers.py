@@ -12,6 +12,7 @@ working-tree scan.)
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import pickle
 import select
@@ -77,6 +78,10 @@ class Workers:
         self._wake: int | None = wake  # None once closed
         os.set_blocking(wake, False)  # a full pipe wakes the thread already
         parent = os.getpid()
+        # What the workers inherit is never collected: a collection in a worker would walk
+        # those objects and write to their headers, copying every page they are on (~9 ms of
+        # a 0.24 s working-tree scan). Here they stay frozen too; cycles among them are rare.
+        gc.freeze()
         for _ in range(jobs):
             calls_read, calls_write = os.pipe()
             answers_read, answers_write = os.pipe()
