@@ -161,7 +161,7 @@ def test_interrupted_workers_are_quiet(repo: Repo, command: str) -> None:
     """Ctrl-C reaches the whole foreground process group, workers included: history's, an
     audit's (one worker per repository), a large scan's. Only the main process speaks: exit
     130, one line."""
-    _seconds_of_scanning(repo, logs=4 if command == "scan" else 1)
+    _seconds_of_scanning(repo, logs=4 if command == "scan" else 2)
     args = ["history", "-j", "2"]
     if command == "audit":
         subprocess.run(["git", "clone", "-q", str(repo.path), str(repo.path.parent / "copy")], check=True)
@@ -185,7 +185,7 @@ def test_interrupted_workers_are_quiet(repo: Repo, command: str) -> None:
 def test_a_killed_worker_makes_the_scan_incomplete(repo: Repo, command: str) -> None:
     """A worker killed from outside (the OOM killer, kill -9) never answers for its work: the
     scan says so and exits 4, rather than waiting for ever or finishing without it."""
-    _seconds_of_scanning(repo, logs=4 if command == "scan" else 1)
+    _seconds_of_scanning(repo, logs=4 if command == "scan" else 2)
     args = [command, "-j", "2"]
     if command == "audit":  # one worker per repository
         subprocess.run(["git", "clone", "-q", str(repo.path), str(repo.path.parent / "copy")], check=True)
@@ -243,7 +243,7 @@ def test_a_worker_killed_while_it_waits_makes_history_incomplete(repo: Repo) -> 
 def test_workers_end_when_the_main_process_is_killed(repo: Repo) -> None:
     """kill -9 of the main process alone (a CI runner's timeout, a user's kill): its workers
     find themselves orphaned and end, busy or not, rather than scan for no one or wait for ever."""
-    _seconds_of_scanning(repo, logs=1)
+    _seconds_of_scanning(repo, logs=2)
     process = subprocess.Popen([sys.executable, "-m", "keyguard", "history", "-j", "2"], cwd=repo.path,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
@@ -265,12 +265,13 @@ def test_workers_end_when_the_main_process_is_killed(repo: Repo) -> None:
 
 
 def _seconds_of_scanning(repo: Repo, logs: int) -> None:
-    """Committed and in the working tree: `logs` large, dense logs (seconds of scanning; a
-    working tree is scanned faster than history, so a scan needs more), and file versions
-    enough for two workers' worth of history tasks."""
-    log = "".join(f"GET /x request_id={fake_key(f'r{n}')}\n" for n in range(150_000))
+    """Committed and in the working tree: `logs` large, dense logs, each its own blob (seconds
+    of scanning; a working tree is scanned faster than history, so a scan needs more), and
+    file versions enough for two workers' worth of history tasks. Their ids are bare, named
+    by nothing: each is graded the whole way (a named one is passed over sooner)."""
+    log = "".join(f"GET /x {fake_key(f'r{n}')}\n" for n in range(150_000))
     for n in range(logs):
-        repo.write(f"logs/access-{n}.log", log)
+        repo.write(f"logs/access-{n}.log", f"{log}# log {n}\n")
     for n in range(300):
         repo.write(f"src/m{n}.py", f"VALUE = {n}\n")
     repo.stage()
