@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import codecs
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 from hypothesis import example, given, settings
@@ -44,6 +46,16 @@ def fast(data: bytes, path: str, level: Confidence = Confidence.LOW) -> list:
 def reference(data: bytes, path: str) -> list:
     text = decode_text(data)
     return [] if text is None else list(detect(Blob(path=path, text=text)))
+
+
+def test_warming_compiles_the_rules_patterns() -> None:
+    """A scan compiles them on a thread that hides its errors (keyguard.filescan): warm()
+    itself must work, and compile what the rules use (in a fresh process: nothing before)."""
+    check = ("from keyguard.detect import fast, header, hexkey\n"
+             "assert 'search' not in vars(hexkey.HEX_RUN)\n"
+             "fast.warm()\n"
+             "assert 'search' in vars(hexkey.HEX_RUN) and 'search' in vars(header.NAME.compiled)\n")
+    subprocess.run([sys.executable, "-c", check], check=True)
 
 
 def test_same_findings_on_every_fixture() -> None:

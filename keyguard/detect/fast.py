@@ -41,6 +41,22 @@ def _compiled() -> Any:
     return re2.compile(_PATTERN)
 
 
+def warm() -> None:
+    """Load RE2 and compile the built-in rules' patterns now, rather than on first use: a
+    working-tree scan does it while git lists the ignored files, and its workers inherit them."""
+    from keyguard.detect import decode, header, hexkey, rule, values
+    from keyguard.lazyre import lazy
+
+    _compiled()
+    for module in (decode, header, hexkey, rule, values):
+        for value in vars(module).values():
+            for item in value if isinstance(value, tuple) else (value,):
+                if isinstance(item, rule.Pass):
+                    item.compile()
+                elif isinstance(item, lazy):
+                    item.search  # noqa: B018 (compiles it)
+
+
 def detect_bytes(data: bytes, path: str, rules: Sequence[Rule] = RULES,
                  at_least: Confidence = Confidence.LOW) -> list[Candidate] | None:
     """What `detect` finds in the text of `data`, or None when it is binary."""

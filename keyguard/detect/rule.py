@@ -63,6 +63,11 @@ class Pass:
         self.shortest_run = shortest_run
         self._last: tuple[str, list[tuple[int, int]]] = ("", [])  # a text and its spans
 
+    def compile(self) -> None:
+        """Compile its patterns now: RE2's for long ASCII texts, `re`'s for others."""
+        _re2(self.pattern.encode())
+        self.compiled.search  # noqa: B018
+
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
         worth_it = len(text) >= (self.SHORT if "re2" in sys.modules else self.LONG)
         if not (worth_it and text.isascii()):
