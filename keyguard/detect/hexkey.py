@@ -63,13 +63,14 @@ def find(text: str, path: str, at_least: Confidence = Confidence.LOW) -> Iterato
         return
     table = table_header(text, path)
     # In ASCII text, the ids of a log are passed over on their line alone: see _passed_over
-    shapes = ascii_bytes(text).translate(_DIGITS_TO_ZERO) if at_least > Confidence.LOW \
-        and table is None and text.isascii() else None
+    pass_over = at_least > Confidence.LOW and table is None and text.isascii()
+    shapes = b""  # the text with digits as zeros, made at the first key
     for start, end in hex_runs(text):
         # hex only: a digit somewhere unless all letters, a letter somewhere unless all digits
         if end - start != 32:
             continue
-        if shapes is not None:
+        if pass_over:
+            shapes = shapes or ascii_bytes(text).translate(_DIGITS_TO_ZERO)
             low = start - _CONTEXT if start > _CONTEXT else 0
             line_start = text.rfind("\n", low, start) + 1 or low
             shape = shapes[max(line_start, start - 200) : start]
