@@ -76,8 +76,12 @@ def prefilter_fits(data: bytes, rules: Sequence[Rule]) -> bool:
 
 
 def only_built_in(rules: Sequence[Rule]) -> bool:
-    """Whether the prefilter knows every rule: it knows only the built-in ones."""
-    return all(rule in RULES for rule in rules)
+    """Whether the prefilter knows every rule: it knows only the built-in ones (asked per
+    file: the same objects are known at once, without comparing their fields)."""
+    return all(id(rule) in _BUILT_IN or rule in RULES for rule in rules)
+
+
+_BUILT_IN = frozenset(map(id, RULES))
 
 
 def detect_prefiltered(data: bytes, path: str, rules: Sequence[Rule] = RULES, first_line: int = 1,
