@@ -11,13 +11,11 @@ while the other waits. A small scan never forks.
 from __future__ import annotations
 
 import codecs
-import contextlib
-import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from itertools import chain
 
-from keyguard.detect.fast import MARGIN, detect_prefiltered, only_built_in, warm
+from keyguard.detect.fast import MARGIN, detect_prefiltered, only_built_in
 from keyguard.detect.hexkey import LONGEST_HEADER, is_table
 from keyguard.model import Blob, Finding, Item, ScanError, Skipped, Suppressed, Unread
 from keyguard.record import Record, field, replace
@@ -61,20 +59,14 @@ def judged_in_parallel(items: Iterable[Item], policy: Policy, jobs: int) -> Iter
     items = iter(items)
     held: list[Item] = []
     found = 0
-    # Patterns compiled on another thread while the walk starts (mostly waiting for git to
-    # list the ignored files); done before forking, so the workers inherit them and no lock.
-    warming = threading.Thread(target=_warm, daemon=True)
-    warming.start()
     for item in items:
         held.append(item)
         found += _size(item) if isinstance(item, (Unread, Blob)) else 0
         if found >= PARALLEL_FROM:
             break
     else:
-        warming.join()
         yield from (judged(item, policy) for item in held)
         return
-    warming.join()
     _POLICY["policy"] = policy  # inherited by the forked workers: custom rules need no pickling
     with forked(jobs) as workers:
         yield from _in_workers(chain(held, items), policy, workers)
@@ -168,11 +160,6 @@ def _moved(findings: list[Finding], suppressed: list[Suppressed],
     """The findings `lines` lines further down (up, when negative)."""
     return ([replace(f, line=f.line + lines) for f in findings],
             [replace(s, finding=replace(s.finding, line=s.finding.line + lines)) for s in suppressed])
-
-
-def _warm() -> None:
-    with contextlib.suppress(Exception):  # an error shows where the patterns are first used
-        warm()
 
 
 _POLICY: dict[str, Policy] = {}  # inherited by the workers

@@ -11,7 +11,7 @@ import contextlib
 import os
 import subprocess
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import TracebackType
 
 from keyguard.errors import GitError
@@ -44,17 +44,27 @@ def environment(**extra: str) -> dict[str, str]:
 
 
 def run(args: Sequence[str], *, cwd: str | None = None, input: bytes | None = None,
-        env: dict[str, str] | None = None) -> bytes:
-    """Run git and return its stdout; a failure raises GitError with git's message."""
+        env: dict[str, str] | None = None, meanwhile: Callable[[], None] | None = None) -> bytes:
+    """Run git and return its stdout; a failure raises GitError with git's message.
+    `meanwhile`: work for this process while git runs."""
     command = ["git", *_SAFE, *args]
     try:
-        done = subprocess.run(command, cwd=cwd, input=input, capture_output=True, check=False,
-                              env=environment() if env is None else env)
+        process = subprocess.Popen(command, cwd=cwd, stdin=None if input is None else subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   env=environment() if env is None else env)
     except FileNotFoundError as e:
         raise GitError("git is not installed or not on PATH") from e
-    if done.returncode != 0:
-        raise _failed(args, done.stderr)
-    return done.stdout
+    with process:
+        try:
+            if meanwhile is not None:
+                meanwhile()
+            stdout, stderr = process.communicate(input)
+        except BaseException:  # as subprocess.run does: no git left running
+            process.kill()
+            raise
+    if process.returncode != 0:
+        raise _failed(args, stderr)
+    return stdout
 
 
 def stream(args: Sequence[str], *, cwd: str | None = None, size: int = 1 << 20) -> Iterator[bytes]:
@@ -110,13 +120,14 @@ def _message(stderr: bytes) -> str:
     return (reasons or lines)[-1]
 
 
-def ignored_paths(directory: str, *paths: str) -> list[str]:
+def ignored_paths(directory: str, *paths: str, meanwhile: Callable[[], None] | None = None) -> list[str]:
     """The untracked paths under `directory` (or among `paths`) that git ignores, relative to
     it; a directory ignored whole ends with "/" ("./" when `directory` is). Asked of the
     repository that holds `directory`, whatever GIT_DIR says: the walk finds repositories by
     their .git, so must this."""
     out = run(["ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory",
-               *(["--", *paths] if paths else [])], cwd=directory, env=_found_from_cwd())
+               *(["--", *paths] if paths else [])], cwd=directory, env=_found_from_cwd(),
+              meanwhile=meanwhile)
     return os.fsdecode(out).split("\0")[:-1]
 
 

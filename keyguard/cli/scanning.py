@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -59,10 +60,21 @@ def scan(paths: tuple[str, ...], stdin_name: str, max_file_size: str | None,
     started = time.perf_counter()
     policy = load_policy(report)
     walk = WalkOptions(max_file_size=size_option(max_file_size, policy.config.max_file_size),
-                       follow_symlinks=follow_symlinks, use_gitignore=not no_ignore, warn=warning)
+                       follow_symlinks=follow_symlinks, use_gitignore=not no_ignore, warn=warning,
+                       meanwhile=_compile_patterns)
     result = scan_items(_items(paths or (".",), stdin_name, walk), policy, jobs or default_jobs())
     named = frozenset({os.path.normpath(p) for p in paths} | {stdin_name})
     return finish(timed(result, started), report, named, policy.config)
+
+
+def _compile_patterns() -> None:
+    """Load RE2 and compile the rules' patterns while git lists the ignored files, rather than
+    in each worker at its first file: forked later, the workers inherit them. An error here
+    shows again where the patterns are first used."""
+    from keyguard.detect.fast import warm
+
+    with contextlib.suppress(Exception):
+        warm()
 
 
 def _items(paths: tuple[str, ...], stdin_name: str,

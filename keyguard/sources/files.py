@@ -28,6 +28,7 @@ class WalkOptions(Record):
     follow_symlinks: bool = False
     use_gitignore: bool = True
     warn: Warn | None = None  # told when git cannot say what .gitignore excludes
+    meanwhile: Callable[[], None] | None = None  # work to do while git lists the ignored files
 
 
 def read_paths(paths: Sequence[str], options: WalkOptions) -> Iterator[Item]:
@@ -59,7 +60,7 @@ def _read_named(path: str, options: WalkOptions) -> Iterator[Item]:
         return
     if stat.S_ISDIR(info.st_mode):
         root = repository_root(path) if options.use_gitignore else None
-        yield from _walk(path, options, _Ignores.for_directory(root, path, options.warn))
+        yield from _walk(path, options, _Ignores.for_directory(root, path, options.warn, options.meanwhile))
     elif stat.S_ISREG(info.st_mode):
         yield Unread(path=path, size=info.st_size, limit=options.max_file_size)
     else:  # a pipe or device named by the user (`<(command)`, /dev/stdin): read as `-` is
@@ -269,13 +270,14 @@ class _Ignores:
         self.cwd = os.getcwd()  # once: os.path.abspath asks for it at each call
 
     @classmethod
-    def for_directory(cls, root: str | None, directory: str, warn: Warn | None) -> _Ignores:
+    def for_directory(cls, root: str | None, directory: str, warn: Warn | None,
+                      meanwhile: Callable[[], None] | None = None) -> _Ignores:
         """What git ignores under a named directory. One that git ignores itself was asked
         for by name: nothing in it is ignored."""
         ignores = cls(root, frozenset(), warn)
         if root is None:
             return ignores
-        listed = ignores._listed(os.path.abspath(directory))
+        listed = ignores._listed(os.path.abspath(directory), meanwhile)
         return ignores if os.path.abspath(directory) + os.sep in listed else cls(root, listed, warn)
 
     def entering(self, directory: str, names: list[str]) -> _Ignores:
@@ -286,9 +288,9 @@ class _Ignores:
             return self
         return _Ignores(self.root, self.paths | self._listed(absolute), self.warn)
 
-    def _listed(self, directory: str) -> frozenset[str]:
+    def _listed(self, directory: str, meanwhile: Callable[[], None] | None = None) -> frozenset[str]:
         try:
-            listed = git.ignored_paths(directory)
+            listed = git.ignored_paths(directory, meanwhile=meanwhile)
         except GitError as e:  # not a repository after all, a refused owner, no git...
             if self.warn is not None and not (self.root and git.is_ignored(directory, self.root)):
                 # (an ignored directory named by the user is scanned whole, without a word)
