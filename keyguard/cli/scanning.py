@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import click
 
@@ -19,20 +18,18 @@ from keyguard.cli.common import (
     progress_display,
     size_option,
     timed,
-    warning,
 )
+from keyguard.cli.files import run_scan
 from keyguard.cli.options import jobs_option, report_options
 from keyguard.cli.staged import run_staged
 from keyguard.errors import UsageError
-from keyguard.model import Item, ScanError, ScanResult
-from keyguard.scan import scan_items
+from keyguard.model import ScanResult
 
 TYPE_CHECKING = False  # typing's, without importing typing (see keyguard/record.py)
 if TYPE_CHECKING:
     from typing import Any
 
     from keyguard.history import Progress
-    from keyguard.sources.files import WalkOptions
 
 # Sources are imported by the commands that read them: `staged` (the hook) loads no other.
 
@@ -54,41 +51,8 @@ def scan(paths: tuple[str, ...], stdin_name: str, max_file_size: str | None,
     Inside a git work tree, files that .gitignore excludes are skipped unless named, and paths
     are reported from the repository root.
     """
-    from keyguard.sources.files import WalkOptions
-    from keyguard.workers import default_jobs
-
-    started = time.perf_counter()
-    policy = load_policy(report)
-    walk = WalkOptions(max_file_size=size_option(max_file_size, policy.config.max_file_size),
-                       follow_symlinks=follow_symlinks, use_gitignore=not no_ignore, warn=warning,
-                       meanwhile=_compile_patterns)
-    result = scan_items(_items(paths or (".",), stdin_name, walk), policy, jobs or default_jobs())
-    named = frozenset({os.path.normpath(p) for p in paths} | {stdin_name})
-    return finish(timed(result, started), report, named, policy.config)
-
-
-def _compile_patterns() -> None:
-    """Load RE2 and compile the rules' patterns while git lists the ignored files, rather than
-    in each worker at its first file: forked later, the workers inherit them. An error here
-    shows again where the patterns are first used."""
-    from keyguard.detect.fast import warm
-
-    with contextlib.suppress(Exception):
-        warm()
-
-
-def _items(paths: tuple[str, ...], stdin_name: str,
-           walk: WalkOptions) -> Iterator[Item]:
-    from keyguard.sources.files import read_paths, read_stream
-
-    files = [p for p in paths if p != "-"]
-    if "-" in paths:
-        if sys.stdin is None:  # closed by the caller (`<&-`)
-            yield ScanError(path=stdin_name, message="standard input is closed")
-        else:
-            yield read_stream(sys.stdin.buffer, stdin_name, walk.max_file_size)
-    if files:
-        yield from read_paths(files, walk)
+    return run_scan(paths, report, stdin_name=stdin_name, max_file_size=max_file_size,
+                    follow_symlinks=follow_symlinks, no_ignore=no_ignore, jobs=jobs)
 
 
 @click.command()
