@@ -17,15 +17,15 @@ from keyguard.terminal import neutralise
 
 def run() -> None:
     code = main(sys.argv[1:])
-    if code == EXIT_INTERRUPTED:
-        # Said and cleaned up (workers ended): leave now. The interpreter's own teardown
-        # (the executors' exit hooks) could still meet a second Ctrl-C, or a pipe the
-        # interruption closed, and print a traceback after "interrupted".
-        with contextlib.suppress(OSError):
-            sys.stdout.flush()
-            sys.stderr.flush()
-        os._exit(code)
-    sys.exit(code)
+    # Said (every write is flushed) and cleaned up (workers ended, files closed): leave now,
+    # without the interpreter's teardown. It frees every object one by one (~4 ms of a 40 ms
+    # hook), and after Ctrl-C could meet a second one, or a pipe the interruption closed, and
+    # print a traceback after "interrupted".
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:  # None when closed (`>&-`)
+            with contextlib.suppress(OSError):
+                stream.flush()
+    os._exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
