@@ -74,7 +74,8 @@ def find(text: str, path: str, at_least: Confidence = Confidence.LOW) -> Iterato
             low = start - _CONTEXT if start > _CONTEXT else 0
             line_start = text.rfind("\n", low, start) + 1 or low
             shape = shapes[max(line_start, start - 200) : start]
-            if _passed_over(shape.replace(b"000", b"0").replace(b"00", b"0")):
+            # (_shortened, inlined: this runs for every id of a log)
+            if _passed_over(shape.replace(b"000", b"0").replace(b"00", b"0").replace(b"00", b"0")):
                 continue
         secret = text[start:end]
         if secret.isdigit() or secret.isalpha():
@@ -124,9 +125,7 @@ def _signals_at(text: str, start: int) -> tuple[str, ...] | None:
     low = max(0, start - _CONTEXT)
     left = _left_context(text, start, low)
     if left.isascii():
-        # digits to 0 and their runs shortened: a few C calls, where a regex substitution
-        # costs a call per number
-        shape = left.encode().translate(_DIGITS_TO_ZERO).replace(b"000", b"0").replace(b"00", b"0")
+        shape = _shortened(left.encode().translate(_DIGITS_TO_ZERO))
         signals = _ascii_shape_signals(shape)
         if signals is _DIGITS_COUNT:
             signals = _shape_signals(left)
@@ -138,6 +137,14 @@ def _signals_at(text: str, start: int) -> tuple[str, ...] | None:
     if signals is _RECORD:
         signals = _signals(left, _record_name(text, low, start) or "")
     return signals
+
+
+def _shortened(zeroed: bytes) -> bytes:
+    """A context with its digits as zeros, runs of zeros shortened (to one, up to twelve): the
+    shape its grading is remembered by. A few C calls, where a regex substitution costs a call
+    per number. Each worker grades each shape once: the benchmark's log has 1,289 line shapes
+    with runs shortened to one or two zeros, 645 with all up to twelve to one."""
+    return zeroed.replace(b"000", b"0").replace(b"00", b"0").replace(b"00", b"0")
 
 
 _CONTEXT = 420
