@@ -98,6 +98,28 @@ def test_remembered_gradings_equal_grading_from_the_text(contexts: list[str], ke
         assert graded == hexkey._grade_at(text, len(context), key), text
 
 
+LOG_LINE = '0.0.0.0 - - [0/Mar/0:0:0:0 +0] "PUT /v0/price/0 HTTP/0.0" 0 00'
+
+
+@fuzz
+@given(before=edge_contexts | grading_soup | code_like, gap=st.sampled_from([" ", "\t", "  "]),
+       name=st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,12}", fullmatch=True) | st.sampled_from(
+           ["request_id", "api_key", "value", "token", "key_id", "IMIN_KEY_VERSION", "x"]))
+@example(before=LOG_LINE, gap=" ", name="request_id")  # graded alone
+@example(before="api_key:", gap=" ", name="request_id")  # the annotation's name: not alone
+@example(before="token: Dict<str>", gap=" ", name="x")  # token's annotation: not alone
+@example(before="x = 1, a: b;", gap=" ", name="value")  # a record's value field: the same
+def test_a_plain_name_assigned_last_is_graded_alone(before: str, gap: str, name: str) -> None:
+    """A line shape ending ` NAME=` is graded as ` NAME=` alone when hexkey._assigned_alone
+    says so (each of a log's line shapes is then graded once): the same signals."""
+    shape = f"{before}{gap}{name}=".encode("ascii", "replace")
+    alone = hexkey._assigned_alone(shape)
+    if alone is not None:
+        assert hexkey._signals(shape.decode(), None) == hexkey._signals(alone, None), shape
+    if before in (LOG_LINE, "api_key:", "token: Dict<str>"):
+        assert (alone is not None) == (before == LOG_LINE)
+
+
 comments = st.sampled_from(["", "  # staging api key", " // token", ".png", ", 'x': 1"])
 
 

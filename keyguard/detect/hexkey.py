@@ -167,7 +167,31 @@ def _ascii_shape_signals(shape: bytes) -> tuple[str, ...] | None:
     lowered = shape.lower()
     if b"md0" in lowered or b"sha" in lowered or b"crc" in lowered:
         return _DIGITS_COUNT
-    return _signals(shape.decode("ascii"), None)
+    alone = _assigned_alone(shape)
+    return _shape_signals(alone) if alone is not None else _signals(shape.decode("ascii"), None)
+
+
+def _assigned_alone(shape: bytes) -> str | None:
+    """` NAME=` for a context that ends with a plain name assigned, after a space (a log's
+    `... request_id=`), when no word before it can be read as the name instead: the grading is
+    that of ` NAME=` alone, done once for every line shape that ends so. None when a type
+    annotation could reach the name from a `:` before it (`api_key: request_id=` names
+    api_key): every character from that `:` to the `=` is one an annotation may hold. Any
+    other word before would need its operator right after it and nothing but quotes and spaces
+    from there to the end (tests/test_properties.py checks the equivalence)."""
+    space = max(shape.rfind(b" "), shape.rfind(b"\t"))
+    if space < 0 or not _PLAIN_NAME_ASSIGNED.fullmatch(shape, space + 1):
+        return None
+    field_start = max(shape.rfind(cut) for cut in (b",", b";", b"{", b"(")) + 1
+    colon = shape.rfind(b":", field_start, space)
+    if colon >= 0 and _ANNOTATION_CHARACTERS.fullmatch(shape, colon + 1, len(shape) - 1):
+        return None
+    return " " + shape[space + 1 :].decode("ascii")
+
+
+_PLAIN_NAME_ASSIGNED = lazy(rb"[A-Za-z_][A-Za-z0-9_]*=")
+# What a type annotation may hold, and the spaces around it (str's \s: \x1c-\x1f too)
+_ANNOTATION_CHARACTERS = lazy(rb"[&0-9A-Za-z_<>\[\]' \t\n\r\f\v\x1c-\x1f]*")
 
 
 @functools.lru_cache(maxsize=1 << 12)
