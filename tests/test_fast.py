@@ -49,7 +49,7 @@ def reference(data: bytes, path: str) -> list:
 
 
 def test_warming_compiles_the_rules_patterns() -> None:
-    """A scan compiles them while git runs, hiding errors (keyguard.cli.scanning): warm()
+    """A scan compiles them while git runs, hiding errors (keyguard.cli.files): warm()
     itself must work, and compile what the rules use (in a fresh process: nothing before)."""
     check = ("from keyguard.detect import fast, header, hexkey\n"
              "assert 'search' not in vars(hexkey.HEX_RUN)\n"

@@ -43,7 +43,7 @@ def _compiled() -> Any:
 
 def warm() -> None:
     """Load RE2 and compile the built-in rules' patterns now, rather than on first use: a
-    working-tree scan does it while git lists the ignored files (keyguard.cli.scanning)."""
+    working-tree scan does it while git lists the ignored files (keyguard.cli.files)."""
     from keyguard.detect import decode, header, hexkey, rule, values
     from keyguard.lazyre import lazy
 
