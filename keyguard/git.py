@@ -18,7 +18,7 @@ from keyguard.errors import GitError
 
 TYPE_CHECKING = False  # typing's, without importing typing (see keyguard/record.py)
 if TYPE_CHECKING:
-    from typing import IO
+    from typing import IO, Any
 
 # --no-replace-objects: `git replace` must not hide a commit or blob that a push sends and
 # a clone holds; the log's encoding fixed, so that repository config cannot change what is parsed
@@ -47,13 +47,9 @@ def run(args: Sequence[str], *, cwd: str | None = None, input: bytes | None = No
         env: dict[str, str] | None = None, meanwhile: Callable[[], None] | None = None) -> bytes:
     """Run git and return its stdout; a failure raises GitError with git's message.
     `meanwhile`: work for this process while git runs."""
-    command = ["git", *_SAFE, *args]
-    try:
-        process = subprocess.Popen(command, cwd=cwd, stdin=None if input is None else subprocess.PIPE,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   env=environment() if env is None else env)
-    except FileNotFoundError as e:
-        raise GitError("git is not installed or not on PATH") from e
+    process = _started(["git", *_SAFE, *args], cwd, stdin=None if input is None else subprocess.PIPE,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       env=environment() if env is None else env)
     with process:
         try:
             if meanwhile is not None:
@@ -67,14 +63,25 @@ def run(args: Sequence[str], *, cwd: str | None = None, input: bytes | None = No
     return stdout
 
 
+def _started(command: list[str], cwd: str | None, **options: Any) -> subprocess.Popen[bytes]:
+    """git started in `cwd`; GitError when it cannot be: not installed, not runnable, or `cwd` a
+    directory it cannot enter (mode 000)."""
+    try:
+        return subprocess.Popen(command, cwd=cwd, text=False, **options)
+    except OSError as e:
+        reason = (e.strerror or str(e)).lower()
+        if cwd is not None and e.filename == cwd:
+            raise GitError(f"cannot run git in {cwd}: {reason}") from e
+        if isinstance(e, FileNotFoundError):
+            raise GitError("git is not installed or not on PATH") from e
+        raise GitError(f"cannot run git: {reason}") from e
+
+
 def stream(args: Sequence[str], *, cwd: str | None = None, size: int = 1 << 20) -> Iterator[bytes]:
     """Run git and yield its stdout in chunks as it comes, so a long output is never held
     whole; a failure (seen once the output ends) raises GitError as `run` does."""
-    try:
-        process = subprocess.Popen(["git", *_SAFE, *args], cwd=cwd, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, env=environment())
-    except FileNotFoundError as e:
-        raise GitError("git is not installed or not on PATH") from e
+    process = _started(["git", *_SAFE, *args], cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       env=environment())
     stdout, stderr = process.stdout, process.stderr
     assert stdout is not None and stderr is not None
     _widen(stdout)  # git writes the next chunk while this one is used, instead of waiting
@@ -270,11 +277,8 @@ def blob_ids(specs: Sequence[str], cwd: str | None = None) -> list[str | None]:
 def blob_head(sha: str, size: int, cwd: str | None = None) -> bytes:
     """The first `size` bytes of a blob, without reading the rest (a file over the size cap:
     binary or text?)."""
-    try:
-        process = subprocess.Popen(["git", *_SAFE, "cat-file", "blob", sha], cwd=cwd, env=environment(),
-                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    except FileNotFoundError as e:
-        raise GitError("git is not installed or not on PATH") from e
+    process = _started(["git", *_SAFE, "cat-file", "blob", sha], cwd, env=environment(),
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert process.stdout is not None
     with process.stdout:
         head = process.stdout.read(size)
@@ -297,13 +301,10 @@ class SizeReader:
     neither side ever waits on the other; `sizes()` ends it."""
 
     def __init__(self, cwd: str | None = None) -> None:
-        try:
-            self._process = subprocess.Popen(
-                ["git", *_SAFE, "cat-file", "--batch-check=%(objectname) %(objectsize)"], cwd=cwd,
-                env=environment(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                bufsize=1 << 16)
-        except FileNotFoundError as e:
-            raise GitError("git is not installed or not on PATH") from e
+        self._process = _started(
+            ["git", *_SAFE, "cat-file", "--batch-check=%(objectname) %(objectsize)"], cwd,
+            env=environment(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            bufsize=1 << 16)
         self._output: list[bytes] = []
         self._errors: list[bytes] = []
         self._drains = [_drained(self._process.stdout, self._output),
@@ -363,18 +364,15 @@ class ObjectReader:
 
     def __init__(self, cwd: str | None = None, cache_mib: int = 24) -> None:
         self.cache_mib = cache_mib
-        try:
-            self._process = subprocess.Popen(
-                # The delta base cache bounds what reading each path's versions in turn costs in
-                # a delta-packed repository: large versions rebuilt oldest first miss it often
-                # (the benchmark's files of 1-5 MB: 4.5 s of git with 24m, 2.9 s with 48m, 1.7 s
-                # in pack order); small ones do not need it (1.7 s with 4m or 24m). git's 96m
-                # default in every process would cost ~150 MB more.
-                ["git", *_SAFE, "-c", f"core.deltaBaseCacheLimit={cache_mib}m", "cat-file", "--batch"],
-                cwd=cwd, env=environment(**_REUSE_LARGE_BUFFERS), stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=1 << 20)
-        except FileNotFoundError as e:
-            raise GitError("git is not installed or not on PATH") from e
+        self._process = _started(
+            # The delta base cache bounds what reading each path's versions in turn costs in
+            # a delta-packed repository: large versions rebuilt oldest first miss it often
+            # (the benchmark's files of 1-5 MB: 4.5 s of git with 24m, 2.9 s with 48m, 1.7 s
+            # in pack order); small ones do not need it (1.7 s with 4m or 24m). git's 96m
+            # default in every process would cost ~150 MB more.
+            ["git", *_SAFE, "-c", f"core.deltaBaseCacheLimit={cache_mib}m", "cat-file", "--batch"],
+            cwd, env=environment(**_REUSE_LARGE_BUFFERS), stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=1 << 20)
         _widen(self._process.stdout)
 
     def __enter__(self) -> ObjectReader:

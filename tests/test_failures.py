@@ -68,6 +68,18 @@ def test_git_not_installed(committed: Repo, tmp_path: Path) -> None:
         one_line(run, "git is not installed or not on PATH")
 
 
+def test_git_not_runnable(committed: Repo, tmp_path: Path) -> None:
+    # a `git` on PATH that cannot be executed: a traceback and exit 5 once
+    fake = tmp_path / "bad-bin" / "git"
+    fake.parent.mkdir()
+    fake.write_text("not a program\n")
+    fake.chmod(0o644)
+    for command in ("staged", "history"):
+        run = committed.keyguard(command, env={"PATH": str(fake.parent)})
+        assert run.code == 4
+        one_line(run, "cannot run git: permission denied")
+
+
 def test_git_too_old(committed: Repo, tmp_path: Path) -> None:
     fake = tmp_path / "old-git" / "git"
     fake.parent.mkdir()

@@ -292,8 +292,10 @@ class _Ignores:
         try:
             listed = git.ignored_paths(directory, meanwhile=meanwhile)
         except GitError as e:  # not a repository after all, a refused owner, no git...
-            if self.warn is not None and not (self.root and git.is_ignored(directory, self.root)):
-                # (an ignored directory named by the user is scanned whole, without a word)
+            # Without a word for a directory that cannot be entered (the walk reports it), or
+            # an ignored one named by the user (it is scanned whole).
+            if self.warn is not None and os.access(directory, os.R_OK | os.X_OK) \
+                    and not (self.root and git.is_ignored(directory, self.root)):
                 self.warn(f"{directory}: cannot ask git what .gitignore excludes ({e}); "
                           "scanning every file in it")
             return frozenset()
