@@ -278,6 +278,28 @@ def test_unreadable_directory_is_an_incomplete_scan(tmp_path: Path, key: str) ->
     assert b"scan incomplete" in done.stdout and b"ok.env" in done.stdout  # the rest still scanned
 
 
+@pytest.mark.parametrize("options", [[], ["--min-confidence", "medium"]], ids=["plain", "click"])
+@pytest.mark.parametrize("name", ["locked.env", "locked"])
+def test_a_named_unreadable_path_is_an_incomplete_scan(repo: Repo, key: str, name: str,
+                                                         options: list[str]) -> None:
+    """A file or directory named on the command line that cannot be read: exit 4 and one
+    line, the other paths still scanned, with or without click (which refused an unreadable
+    path as a usage error; git could not be started in a directory it cannot enter: exit 5)."""
+    repo.write("ok.env", f"IMIN_API_KEY={key}\n")
+    locked = repo.write("locked/hidden.env", "nothing\n").parent if name == "locked" else \
+        repo.write("locked.env", "nothing\n")
+    locked.chmod(0)
+    try:
+        done = keyguard_process("scan", *options, name, "ok.env", cwd=repo.path, obey_permissions=True)
+    finally:
+        locked.chmod(0o755 if name == "locked" else 0o644)
+    assert done.returncode == 4, done.stderr
+    err = done.stderr.decode()
+    assert f"cannot read {name}: permission denied" in err
+    assert_one_clean_line(err)
+    assert b"ok.env:1:14" in done.stdout
+
+
 def test_binary_file_is_skipped_with_a_message(keyguard: Keyguard, tmp_path: Path, key: str) -> None:
     target = tmp_path / "blob.bin"
     target.write_bytes(b"\x00\x01\x02" + f"IMIN_API_KEY={key}".encode())

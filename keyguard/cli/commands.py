@@ -7,7 +7,7 @@ import importlib
 import click
 
 from keyguard import __version__
-from keyguard.cli.common import EXIT_INTERRUPTED, error
+from keyguard.cli.common import error
 from keyguard.errors import UsageError
 from keyguard.terminal import neutralise
 
@@ -44,9 +44,8 @@ def invoke(args: list[str]) -> object:
         return cli.main(args=args, prog_name="keyguard", standalone_mode=False)
     except click.exceptions.Exit as e:
         return e.exit_code
-    except click.Abort:
-        error("interrupted")
-        return EXIT_INTERRUPTED
+    except click.Abort:  # Ctrl-C, which click turns into Abort: said and handled as without click
+        raise KeyboardInterrupt from None
     except click.ClickException as e:
         error(neutralise(e.format_message()))
         return UsageError.exit_code

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.argument("paths", nargs=-1, type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path(readable=False))  # unreadable: exit 4, the rest scanned
 @click.option("--stdin-name", default="<stdin>", show_default=True,
               help="Path to report for '-' (standard input).")
 @click.option("--max-file-size", metavar="SIZE",
