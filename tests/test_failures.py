@@ -59,6 +59,38 @@ def test_unwritable_standard_output(tmp_path: Path, stdout: str, expected: str) 
     assert (done.returncode, done.stderr.strip()) == (2, expected)
 
 
+@pytest.mark.parametrize("stdout", ["full", "closed"])
+@pytest.mark.parametrize(("command", "what"), [(["rules"], "the rules"), (["config", "check"], "the result")])
+def test_other_commands_to_an_unwritable_standard_output(tmp_path: Path, stdout: str, command: list[str],
+                                                         what: str) -> None:
+    # they printed through click: a traceback and exit 5 when full, nothing and exit 0 when closed
+    with open(os.devnull if stdout == "closed" else "/dev/full", "w") as sink:
+        done = subprocess.run([sys.executable, "-m", "keyguard", *command], cwd=tmp_path,
+                              stdout=sink, stderr=subprocess.PIPE, text=True, check=False,
+                              preexec_fn=(lambda: os.close(1)) if stdout == "closed" else None)
+    assert done.returncode == 2, done.stderr
+    expected = (f"cannot write {what}: standard output is closed" if stdout == "closed"
+                else f"cannot write {what} to standard output: No space left on device")
+    assert done.stderr.strip().splitlines() == [f"keyguard: {expected}"]
+
+
+@pytest.mark.parametrize("stderr", ["full", "closed"])
+def test_an_unwritable_standard_error_keeps_the_exit_code(repo: Repo, tmp_path: Path, stderr: str) -> None:
+    """What keyguard would say is lost, but not what its exit code says (it was 1, the code
+    for findings, whenever a message could not be written)."""
+    repo.write("clean.txt", "nothing\n")
+    no_git = tmp_path / "no-git"
+    no_git.mkdir()
+    # a missing path (exit 2), and a clean scan with a warning (git missing: exit 0)
+    for args, env, code in ((["scan", "nope"], {}, 2), (["scan", "."], {"PATH": str(no_git)}, 0)):
+        with open(os.devnull if stderr == "closed" else "/dev/full", "w") as sink:
+            done = subprocess.run([sys.executable, "-m", "keyguard", *args], cwd=repo.path,
+                                  stdout=subprocess.PIPE, stderr=sink, check=False,
+                                  env={**os.environ, **env},
+                                  preexec_fn=(lambda: os.close(2)) if stderr == "closed" else None)
+        assert done.returncode == code, (args, done.stdout)
+
+
 def test_git_not_installed(committed: Repo, tmp_path: Path) -> None:
     empty = tmp_path / "empty-bin"
     empty.mkdir()

@@ -15,6 +15,7 @@ from keyguard.cli.common import (
     EXIT_INCOMPLETE,
     error,
     progress_display,
+    say,
     write_atomically,
 )
 from keyguard.cli.options import jobs_option
@@ -68,7 +69,7 @@ def audit(repositories: tuple[str, ...], repos_file: str | None, include_unreach
     if output:
         write_atomically(output, report, mode=0o600)
     else:
-        click.echo(report, nl=False)
+        say(report)
     for repository in repos:
         if repository.error:
             error(f"not scanned: {repository.name}: {neutralise(repository.error)}")

@@ -39,7 +39,11 @@ REPORT_DEFAULTS: dict[str, Any] = {
 
 
 def error(message: str) -> None:
-    _write(sys.stderr, f"keyguard: {message}\n")
+    """A line on stderr. When stderr is closed or full there is no one to tell: the exit code
+    still says what happened (an error raised here would turn any exit code into 1)."""
+    if sys.stderr is not None:
+        with contextlib.suppress(OSError):
+            _write(sys.stderr, f"keyguard: {message}\n")
 
 
 def warning(message: str) -> None:
@@ -170,21 +174,21 @@ def _emit(result: ScanResult, report: dict[str, Any], rules: tuple[Rule, ...]) -
     if output is not None:  # a file asked for is written even when quiet: CI reads it
         write_atomically(output, text, mode=0o600)
     elif not (report["quiet"] and not result.findings and result.complete):
-        _write_report(text)
+        say(text)
 
 
-def _write_report(text: str) -> None:
-    """The report on standard output, which may be closed (`>&-`), full (`>/dev/full`), or a
-    pipe whose reader stopped (`| head`: what it read is what it wanted)."""
+def say(text: str, what: str = "the report") -> None:
+    """Text on standard output, which may be closed (`>&-`), full (`>/dev/full`), or a pipe
+    whose reader stopped (`| head`: what it read is what it wanted)."""
     if sys.stdout is None:
-        raise UsageError("cannot write the report: standard output is closed")
+        raise UsageError(f"cannot write {what}: standard output is closed")
     try:
         _write(sys.stdout, text)
     except BrokenPipeError:
         # the interpreter's last flush of what is left must not fail the same way
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except OSError as e:
-        raise UsageError(f"cannot write the report to standard output: {e.strerror or e}") from e
+        raise UsageError(f"cannot write {what} to standard output: {e.strerror or e}") from e
 
 
 def progress_display() -> Callable[[int, int], None] | None:

@@ -14,6 +14,7 @@ from keyguard.cli.common import (
     baseline_file,
     error,
     load_configuration,
+    say,
     warning,
     write_atomically,
 )
@@ -45,7 +46,7 @@ def install(hooks: tuple[str, ...], uninstall: bool) -> int:
             where = f"{e.filename}: " if e.filename else ""
             raise UsageError(f"cannot {'remove' if uninstall else 'install'} the {hook} hook: "
                              f"{where}{e.strerror or e}") from e
-        click.echo(neutralise(done))
+        say(f"{neutralise(done)}\n", "what was done")
     return EXIT_CLEAN
 
 
@@ -74,8 +75,8 @@ def baseline(update: bool, prune: bool, reason: str, config_path: str | None,
         merged = {fp: entry for fp, entry in merged.items() if fp in found}
     _write_baseline(path, merged)
     added, dropped = len(merged.keys() - existing.keys()), len(existing.keys() - merged.keys())
-    click.echo(f"keyguard: {neutralise(_label(path, config.root))}: {len(merged)} entries "
-               f"({added} added, {dropped} pruned)")
+    say(f"keyguard: {neutralise(_label(path, config.root))}: {len(merged)} entries "
+        f"({added} added, {dropped} pruned)\n", "what was done")
     return EXIT_CLEAN
 
 
@@ -119,8 +120,7 @@ def allow(fingerprints: tuple[str, ...], reason: str, config_path: str | None,
         where = f" ({finding.rule_id} in {neutralise(finding.path)})" if finding else ""
         said.append(f"keyguard: allowed {fingerprint}{where}: {neutralise(reason.strip())}")
     _write_baseline(path, entries)  # said only once written
-    for line in said:
-        click.echo(line)
+    say("".join(f"{line}\n" for line in said), "what was done")
     return EXIT_CLEAN
 
 
@@ -151,8 +151,8 @@ def config_check(config_path: str | None, baseline_path: str | None) -> int:
         raise ConfigError("\n".join(problems))
     source = _label(loaded.source, loaded.root) if loaded.source else "no configuration file"
     custom = len(loaded.rules) - len(RULES)
-    click.echo(f"keyguard: {neutralise(source)}: valid ({len(loaded.allow)} allow entries, "
-               f"{custom} custom rules); baseline: {len(entries)} entries")
+    say(f"keyguard: {neutralise(source)}: valid ({len(loaded.allow)} allow entries, "
+        f"{custom} custom rules); baseline: {len(entries)} entries\n", "the result")
     return EXIT_CLEAN
 
 
@@ -160,16 +160,13 @@ def config_check(config_path: str | None, baseline_path: str | None) -> int:
 @config_options
 def rules(config_path: str | None, baseline_path: str | None) -> int:
     """List the rules (built-in and configured), their confidence levels and examples."""
+    lines = []
     for rule in load_configuration(config_path).rules:
-        click.echo(f"{rule.id}: {rule.name}\n  {neutralise(rule.description)}\n"
-                   f"  confidence: {rule.confidences}")
-        click.echo("  examples:")
-        for example in rule.examples:
-            click.echo(f"    {neutralise(example)}")
-        click.echo("  not findings:")
-        for counterexample in rule.counterexamples:
-            click.echo(f"    {neutralise(counterexample)}")
-        click.echo("")
+        lines += [f"{rule.id}: {rule.name}", f"  {neutralise(rule.description)}",
+                  f"  confidence: {rule.confidences}", "  examples:",
+                  *(f"    {neutralise(example)}" for example in rule.examples), "  not findings:",
+                  *(f"    {neutralise(counterexample)}" for counterexample in rule.counterexamples), ""]
+    say("".join(f"{line}\n" for line in lines), "the rules")
     return EXIT_CLEAN
 
 
