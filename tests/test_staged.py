@@ -316,20 +316,24 @@ def test_the_hook_call_does_not_load_click(repo: Repo) -> None:
     repo.stage()
     probe = ("import sys; from keyguard.cli import main; code = main(sys.argv[1:]); "
              "print('click' in sys.modules, code)")
-    runs = [subprocess.run([sys.executable, "-c", probe, "staged", *options, "app.env"],
-                           cwd=repo.path, capture_output=True, text=True, check=False)
-            for options in ([], ["--min-confidence", "medium"])]
-    assert [run.stdout.splitlines()[-1] for run in runs] == ["False 1", "True 1"]
-    reports = [re.sub(r"; [0-9.]+ s$", "", run.stdout, flags=re.M).splitlines()[:-1] for run in runs]
-    assert reports[0] == reports[1]  # the same report, but for the time the scan took
-    assert "app.env:1:14  hex32-key (high)" in runs[0].stdout and runs[0].stderr == runs[1].stderr
+    for flags in ([], ["--no-color", "-v"]):  # the flags a plain `keyguard scan` takes too
+        runs = [subprocess.run([sys.executable, "-c", probe, "staged", *flags, *options, "app.env"],
+                               cwd=repo.path, capture_output=True, text=True, check=False)
+                for options in ([], ["--min-confidence", "medium"])]
+        assert [run.stdout.splitlines()[-1] for run in runs] == ["False 1", "True 1"]
+        reports = [re.sub(r"; [0-9.]+ s$", "", run.stdout, flags=re.M).splitlines()[:-1] for run in runs]
+        assert reports[0] == reports[1]  # the same report, but for the time the scan took
+        assert "app.env:1:14  hex32-key (high)" in runs[0].stdout and runs[0].stderr == runs[1].stderr
 
 
 def test_the_hook_call_has_the_defaults_click_would_give() -> None:
+    from keyguard.cli import _PLAIN_FLAGS
     from keyguard.cli.scanning import staged
 
     params = staged.make_context("staged", []).params
     assert {name: value for name, value in params.items() if name != "paths"} == REPORT_DEFAULTS
+    for flag, name in _PLAIN_FLAGS.items():
+        assert staged.make_context("staged", [flag]).params[name] is True
 
 
 def test_paths_like_options_that_name_no_file_are_usage_errors(repo: Repo) -> None:

@@ -32,18 +32,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Every outcome maps to an exit code here, so a crash can never look like a clean scan."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        paths = _staged_paths(args)
-        plain = _plain_scan(args)
-        if paths is not None:
+        plain = _plain_form(args)
+        if plain is not None and plain[0] == "staged":
             # The hooks' call: run without loading click (a quarter of the hook's start-up);
-            # options go through click below.
+            # other options go through click below.
             from keyguard.cli.staged import run_staged
 
-            result: object = run_staged(paths, dict(REPORT_DEFAULTS))
+            result: object = run_staged(*plain[1:])
         elif plain is not None:  # the same for `keyguard scan [PATH...]` (~15 ms of click)
             from keyguard.cli.files import run_scan
 
-            result = run_scan(*plain)
+            result = run_scan(*plain[1:])
         else:
             from keyguard.cli.commands import invoke
 
@@ -69,34 +68,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     return result if isinstance(result, int) else EXIT_CLEAN
 
 
-def _staged_paths(args: list[str]) -> tuple[str, ...] | None:
-    """The PATHs of `keyguard staged [PATH...] [-- PATH...]`, or None when there are options."""
-    if args[:1] != ["staged"]:
-        return None
-    before, after = args[1:], []
-    if "--" in before:
-        end = before.index("--")
-        before, after = before[:end], before[end + 1 :]
-    return None if any(arg.startswith("-") for arg in before) else (*before, *after)
-
-
-# The flags `keyguard scan` takes without click, and the report settings they set.
+# The flags `keyguard staged` and `keyguard scan` take without click, and the report settings
+# they set.
 _PLAIN_FLAGS = {"--quiet": "quiet", "-q": "quiet", "--verbose": "verbose", "-v": "verbose",
                 "--no-color": "no_color"}
 
 
-def _plain_scan(args: list[str]) -> tuple[tuple[str, ...], dict[str, object]] | None:
-    """The PATHs and report settings of `keyguard scan [PATH...]` with no option but the
-    flags above, or None for click to parse (other options, `-`, `--`, --help)."""
-    if args[:1] != ["scan"]:
+def _plain_form(args: list[str]) -> tuple[str, tuple[str, ...], dict[str, object]] | None:
+    """The command, PATHs and report settings of `keyguard staged|scan [PATH...] [-- PATH...]`
+    with no option but the flags above; None for click to parse (other options, `-` before
+    `--`, --help)."""
+    if args[:1] not in (["staged"], ["scan"]):
         return None
     report = dict(REPORT_DEFAULTS)
-    paths = []
-    for arg in args[1:]:
-        if arg in _PLAIN_FLAGS:
+    paths: list[str] = []
+    rest = iter(args[1:])
+    for arg in rest:
+        if arg == "--":
+            paths += rest
+        elif arg in _PLAIN_FLAGS:
             report[_PLAIN_FLAGS[arg]] = True
         elif arg.startswith("-"):
             return None
         else:
             paths.append(arg)
-    return tuple(paths), report
+    return args[0], tuple(paths), report

@@ -1,7 +1,8 @@
 """`keyguard staged`, the pre-commit hook: no click, so that the hook starts fast.
 
 keyguard/cli/__init__.py runs it directly for `keyguard staged [PATH...]` (how pre-commit and the
-installed hook call it); with options, click parses them and calls the same function.
+installed hook call it), also with -q, -v or --no-color; with other options, click parses them
+and calls the same function.
 """
 
 from __future__ import annotations
