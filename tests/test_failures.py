@@ -46,32 +46,21 @@ def test_unwritable_report_path(repo: Repo) -> None:
     one_line(run, "cannot write /nonexistent-dir/report.json")
 
 
-@pytest.mark.parametrize(("stdout", "expected"), [
-    ("full", "keyguard: cannot write the report to standard output: No space left on device"),
-    ("closed", "keyguard: cannot write the report: standard output is closed"),
-])
-def test_unwritable_standard_output(tmp_path: Path, stdout: str, expected: str) -> None:
-    (tmp_path / "app.env").write_text(f"IMIN_API_KEY={fake_key('stdout')}\n")
-    with open(os.devnull if stdout == "closed" else "/dev/full", "w") as sink:
-        done = subprocess.run([sys.executable, "-m", "keyguard", "scan", "app.env"], cwd=tmp_path,
-                              stdout=sink, stderr=subprocess.PIPE, text=True, check=False,
-                              preexec_fn=(lambda: os.close(1)) if stdout == "closed" else None)
-    assert (done.returncode, done.stderr.strip()) == (2, expected)
-
-
 @pytest.mark.parametrize("stdout", ["full", "closed"])
-@pytest.mark.parametrize(("command", "what"), [(["rules"], "the rules"), (["config", "check"], "the result")])
-def test_other_commands_to_an_unwritable_standard_output(tmp_path: Path, stdout: str, command: list[str],
-                                                         what: str) -> None:
+@pytest.mark.parametrize(("command", "what"), [
+    (["scan", "app.env"], "the report"),
     # they printed through click: a traceback and exit 5 when full, nothing and exit 0 when closed
+    (["rules"], "the rules"), (["config", "check"], "the result"),
+])
+def test_unwritable_standard_output(tmp_path: Path, stdout: str, command: list[str], what: str) -> None:
+    (tmp_path / "app.env").write_text(f"IMIN_API_KEY={fake_key('stdout')}\n")
     with open(os.devnull if stdout == "closed" else "/dev/full", "w") as sink:
         done = subprocess.run([sys.executable, "-m", "keyguard", *command], cwd=tmp_path,
                               stdout=sink, stderr=subprocess.PIPE, text=True, check=False,
                               preexec_fn=(lambda: os.close(1)) if stdout == "closed" else None)
-    assert done.returncode == 2, done.stderr
     expected = (f"cannot write {what}: standard output is closed" if stdout == "closed"
                 else f"cannot write {what} to standard output: No space left on device")
-    assert done.stderr.strip().splitlines() == [f"keyguard: {expected}"]
+    assert (done.returncode, done.stderr.strip()) == (2, f"keyguard: {expected}")
 
 
 @pytest.mark.parametrize("stderr", ["full", "closed"])
